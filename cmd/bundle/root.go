@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/harborbundle/bundle/selfextract"
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+// app carries what every verb needs: the streams, and the bundle attached to this binary when it
+// runs as a .run file.
+type app struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	// self is the payload attached to the running binary; nil for the plain bundle tool.
+	self *selfextract.Bundle
+}
+
+// run is main without the process: tests call it directly.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	self, err := openSelf()
+	switch {
+	case err == nil:
+		a.self = self
+		defer self.Close()
+	case errors.Is(err, selfextract.ErrNoPayload):
+	default:
+		// A .run whose own trailer is damaged: refuse before anything else.
+		printError(stderr, fmt.Errorf("%w: this file is damaged or truncated; copy it again and compare it with its .sha256", err))
+		return exitRefused
+	}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err = root.ExecuteContext(ctx)
+	if err != nil {
+		printError(stderr, err)
+	}
+	return exitCode(err)
+}
+
+// openSelf is a variable so tests can pose as a .run without building one.
+var openSelf = func() (*selfextract.Bundle, error) {
+	if os.Getenv("BUNDLE_IGNORE_PAYLOAD") == "1" {
+		return nil, selfextract.ErrNoPayload
+	}
+	return selfextract.OpenSelf()
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	var root *cobra.Command
+	if a.self != nil {
+		root = a.runRoot()
+	} else {
+		root = a.toolRoot()
+	}
+	root.SilenceUsage = true
+	root.SilenceErrors = true
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	return root
+}
+
+// toolRoot is the connected-side tool: bundle build, inspect, verify, releases...
+func (a *app) toolRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "bundle",
+		Short: "Build self-extracting, verifiable Harbor upgrade bundles for air-gapped hosts",
+		Long: `bundle builds one self-extracting file that upgrades a Harbor registry on a host with no
+network, and checks such files.
+
+On a connected machine:
+  $ bundle build v1.10.0            # writes harbor-upgrade-1.10.run and its .sha256
+  $ bundle verify harbor-upgrade-1.10.run
+
+On the air-gapped host:
+  $ ./harbor-upgrade-1.10.run --help
+
+` + exitStatusHelp,
+		Version: version,
+		Args:    cobra.NoArgs,
+	}
+	for _, add := range toolVerbs {
+		root.AddCommand(add(a))
+	}
+	return root
+}
+
+// runRoot is the upgrader a .run file becomes.
+func (a *app) runRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "harbor-upgrade.run",
+		Short: "Self-extracting Harbor upgrade bundle",
+		Long: `This file carries a Harbor release (images, installer, migrator) and the program that
+upgrades a Harbor host to it without any network access.
+
+Commands that only read this file:
+  info           what this bundle installs and what it upgrades from
+  list           every file in the payload with its size and sha256
+  check          verify the whole file (integrity, and signature when a key is given)
+  extract DIR    unpack an OCI image layout and the installer files into DIR
+
+` + exitStatusHelp,
+		Version: version,
+		Args:    cobra.NoArgs,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	for _, add := range runVerbs {
+		root.AddCommand(add(a))
+	}
+	if runDefault != nil {
+		runDefault(a, root)
+	}
+	return root
+}
+
+// Verb registries: each verb file adds its constructor in an init function, so verbs can be
+// written and reviewed one file at a time.
+var (
+	toolVerbs []func(*app) *cobra.Command
+	runVerbs  []func(*app) *cobra.Command
+	// runDefault, when set, gives the .run root command its own action (the upgrade).
+	runDefault func(*app, *cobra.Command)
+)

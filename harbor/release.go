@@ -1,0 +1,209 @@
+package harbor
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Components of a Harbor install. Core, Prepare, Migrator and Exporter are always part of a
+// bundle; the optional ones are chosen with install.sh's --with-<component> flags.
+const (
+	Core        = "core"
+	Notary      = "notary"
+	Clair       = "clair"
+	Chartmuseum = "chartmuseum"
+	Trivy       = "trivy"
+	Exporter    = "exporter" // started by harbor.yml's metric section, not by a flag: always shipped
+	Prepare     = "prepare"
+	Migrator    = "migrator"
+)
+
+// knownComponents in display order; optionalComponents are the ones a user may leave out.
+var (
+	knownComponents    = []string{Core, Prepare, Migrator, Exporter, Notary, Clair, Chartmuseum, Trivy}
+	optionalComponents = []string{Notary, Clair, Chartmuseum, Trivy}
+)
+
+// Image is one image of a release, as `docker images` shows it once loaded.
+type Image struct {
+	Repository string `yaml:"repository" json:"repository"` // "goharbor/harbor-core"
+	Tag        string `yaml:"tag,omitempty" json:"tag"`     // "v1.10.0"; defaults to the release version
+	Component  string `yaml:"component" json:"component"`   // Core, Notary, ...
+}
+
+// Ref is the image reference "repository:tag".
+func (i Image) Ref() string { return i.Repository + ":" + i.Tag }
+
+// Installer says where a release's installer comes from and what it unpacks to.
+type Installer struct {
+	OnlineURL  string   `yaml:"online_url,omitempty" json:"online_url"`
+	OfflineURL string   `yaml:"offline_url,omitempty" json:"offline_url"`
+	Files      []string `yaml:"files,omitempty" json:"files"` // entries under harbor/ that bundle ships
+}
+
+// OnlineFile is the base name of the online installer, "harbor-online-installer-v1.10.0.tgz".
+func (i Installer) OnlineFile() string { return baseName(i.OnlineURL) }
+
+// OfflineFile is the base name of the offline installer.
+func (i Installer) OfflineFile() string { return baseName(i.OfflineURL) }
+
+// OnlineSignatureURL is the detached GPG signature of the online installer.
+func (i Installer) OnlineSignatureURL() string { return i.OnlineURL + ".asc" }
+
+// OfflineSignatureURL is the detached GPG signature of the offline installer.
+func (i Installer) OfflineSignatureURL() string { return i.OfflineURL + ".asc" }
+
+func baseName(u string) string { return u[strings.LastIndex(u, "/")+1:] }
+
+// Migration methods.
+const (
+	// MethodMigrator is 1.x: `goharbor/harbor-migrator:vX --cfg up`, input mounted at
+	// /harbor-migration/harbor-cfg/harbor.yml.
+	MethodMigrator = "harbor-migrator"
+	// MethodPrepare is 2.x: `goharbor/prepare:vX migrate -i <file>`, host paths under /hostfs.
+	MethodPrepare = "prepare-migrate"
+)
+
+// Migration is how harbor.yml is brought to a release's schema.
+type Migration struct {
+	Method string   `yaml:"method" json:"method"`
+	Image  string   `yaml:"image,omitempty" json:"image"` // reference; must be one of the release's images
+	Args   []string `yaml:"args,omitempty" json:"args"`
+}
+
+// Release is one Harbor version: what it ships, how to migrate to it, what it upgrades from.
+type Release struct {
+	Version       string `yaml:"version" json:"version"`               // "v1.10.0"
+	ConfigVersion string `yaml:"config_version" json:"config_version"` // harbor.yml `_version` it expects
+	// SchemaVersion is the database schema its core migrates to; 0 when not known.
+	SchemaVersion int       `yaml:"schema_version,omitempty" json:"schema_version,omitempty"`
+	Images        []Image   `yaml:"images" json:"images"`
+	Installer     Installer `yaml:"installer,omitempty" json:"installer"`
+	Migration     Migration `yaml:"migration" json:"migration"`
+	// InstallFlags are the --with-* flags its install.sh accepts.
+	InstallFlags []string `yaml:"install_flags" json:"install_flags"`
+	// UpgradeFrom lists what it upgrades from: "1.9.x" or exact "1.9.4". Older patches of its own
+	// line are always accepted as well.
+	UpgradeFrom []string `yaml:"upgrade_from" json:"upgrade_from"`
+
+	v        Version
+	patterns []versionPattern
+}
+
+// Semver is the parsed Version.
+func (r *Release) Semver() Version { return r.v }
+
+// Components lists the optional components this release has (those a user can choose with
+// --components and that install.sh enables with --with-<component>), in a fixed order.
+func (r *Release) Components() []string {
+	var out []string
+	for _, c := range optionalComponents {
+		if r.has(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (r *Release) has(component string) bool {
+	return slices.ContainsFunc(r.Images, func(i Image) bool { return i.Component == component })
+}
+
+// ImagesFor returns the images a bundle with the chosen optional components carries: always
+// core, prepare, migrator and exporter images, plus those of each chosen component. components
+// is a list of names, or ["all"] (also nil) or ["none"]; entries may be comma-separated. An
+// unknown name or one this release lacks is an error naming what it has.
+func (r *Release) ImagesFor(components []string) ([]Image, error) {
+	want, err := r.chooseComponents(components)
+	if err != nil {
+		return nil, err
+	}
+	var out []Image
+	for _, img := range r.Images {
+		if !slices.Contains(optionalComponents, img.Component) || slices.Contains(want, img.Component) {
+			out = append(out, img)
+		}
+	}
+	return out, nil
+}
+
+// InstallFlagsFor returns the install.sh flags that enable the chosen optional components.
+func (r *Release) InstallFlagsFor(components []string) ([]string, error) {
+	want, err := r.chooseComponents(components)
+	if err != nil {
+		return nil, err
+	}
+	var flags []string
+	for _, c := range want {
+		flags = append(flags, "--with-"+c)
+	}
+	return flags, nil
+}
+
+// chooseComponents resolves a --components value into optional component names, in fixed order.
+func (r *Release) chooseComponents(components []string) ([]string, error) {
+	var names []string
+	for _, c := range components {
+		for _, n := range strings.Split(c, ",") {
+			if n = strings.ToLower(strings.TrimSpace(n)); n != "" {
+				names = append(names, n)
+			}
+		}
+	}
+	if len(names) == 0 || (len(names) == 1 && names[0] == "all") {
+		return r.Components(), nil
+	}
+	if len(names) == 1 && names[0] == "none" {
+		return nil, nil
+	}
+	have := r.Components()
+	for _, n := range names {
+		switch {
+		case n == "all" || n == "none":
+			return nil, &ComponentError{Release: r.Version, Name: n, Have: have, Reason: "cannot be combined with other components"}
+		case n == Core || n == Prepare || n == Migrator || n == Exporter:
+			// Always shipped; naming them is harmless.
+		case !slices.Contains(optionalComponents, n):
+			return nil, &ComponentError{Release: r.Version, Name: n, Have: have, Reason: "is not a Harbor component"}
+		case !slices.Contains(have, n):
+			return nil, &ComponentError{Release: r.Version, Name: n, Have: have, Reason: "is not part of this release"}
+		}
+	}
+	var out []string
+	for _, c := range have {
+		if slices.Contains(names, c) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// ComponentError is a --components value that names something a release does not have.
+type ComponentError struct {
+	Release string
+	Name    string
+	Have    []string
+	Reason  string
+}
+
+func (e *ComponentError) Error() string {
+	have := strings.Join(e.Have, ", ")
+	if have == "" {
+		have = "no optional components"
+	}
+	return fmt.Sprintf("component %q %s (Harbor %s has %s; or use all, none)", e.Name, e.Reason, e.Release, have)
+}
+
+// ExitCode makes cmd/bundle exit 2: the command line was wrong, nothing was changed.
+func (e *ComponentError) ExitCode() int { return 2 }
+
+// MigratorImage is the image that migrates harbor.yml to this release.
+func (r *Release) MigratorImage() (Image, bool) {
+	for _, img := range r.Images {
+		if img.Ref() == r.Migration.Image {
+			return img, true
+		}
+	}
+	return Image{}, false
+}

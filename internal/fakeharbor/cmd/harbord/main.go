@@ -1,0 +1,11 @@
+// Command harbord is the one binary inside every fake Harbor image; the image's entrypoint names
+// the role it plays (`/harbor/harbord core`, `/harbor/harbord migrator --cfg up`, ...).
+package main
+
+import (
+	"os"
+
+	"github.com/harborbundle/bundle/internal/fakeharbor/roles"
+)
+
+func main() { os.Exit(roles.Main(os.Args[1:])) }

@@ -1,0 +1,154 @@
+package fakeharbor
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/harborbundle/bundle/internal/fakeharbor/release"
+)
+
+// Options configures a Builder (and Start).
+type Options struct {
+	// Size is the generated content per release; the default is SizeTiny.
+	Size Size
+	// Versions are the releases to serve (Start) ; the default is every release the fake has
+	// (release.Versions()).
+	Versions []string
+	// Dir is the cache for the binary, layers and offline installers; the default is
+	// DefaultCacheDir(). It is content-addressed: any number of processes may share it.
+	Dir string
+	// Binary is a prebuilt harbord for linux/amd64; the default builds it with BuildBinary.
+	Binary string
+}
+
+// DefaultCacheDir is $BUNDLE_FAKEHARBOR_CACHE, else <user cache dir>/bundle-fakeharbor.
+func DefaultCacheDir() string {
+	if d := os.Getenv("BUNDLE_FAKEHARBOR_CACHE"); d != "" {
+		return d
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		d = os.TempDir()
+	}
+	return filepath.Join(d, "bundle-fakeharbor")
+}
+
+// ImageRef is one image of a release under its real reference.
+type ImageRef struct {
+	Ref   string        // "goharbor/harbor-core:v1.10.0"
+	Info  release.Image // what the release table says of it
+	Image v1.Image
+}
+
+// Builder makes the fake releases' images and installers. Layers are generated on first use
+// into the cache directory; images are kept per version once built. Safe for concurrent use.
+type Builder struct {
+	opts      Options
+	binarySum string
+
+	mu       sync.Mutex
+	releases map[string][]ImageRef
+}
+
+// NewBuilder prepares a Builder: it applies the defaults and builds (or finds) the binary.
+func NewBuilder(ctx context.Context, opts Options) (*Builder, error) {
+	if opts.Size == 0 {
+		opts.Size = SizeTiny
+	}
+	if opts.Size < 0 {
+		return nil, fmt.Errorf("size %d: must be positive", opts.Size)
+	}
+	if len(opts.Versions) == 0 {
+		opts.Versions = release.Versions()
+	}
+	for i, v := range opts.Versions {
+		r, err := release.Get(v)
+		if err != nil {
+			return nil, err
+		}
+		opts.Versions[i] = r.Version
+	}
+	if opts.Dir == "" {
+		opts.Dir = DefaultCacheDir()
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating cache dir: %w", err)
+	}
+	if opts.Binary == "" {
+		bin, err := BuildBinary(ctx, opts.Dir)
+		if err != nil {
+			return nil, err
+		}
+		opts.Binary = bin
+	}
+	sum, err := fileSHA256(opts.Binary)
+	if err != nil {
+		return nil, fmt.Errorf("reading harbord binary: %w", err)
+	}
+	return &Builder{opts: opts, binarySum: sum, releases: map[string][]ImageRef{}}, nil
+}
+
+// Options returns the options in effect, defaults applied.
+func (b *Builder) Options() Options { return b.opts }
+
+// Release returns every image of a release (optional components, prepare and migrator
+// included), in the order of the release table.
+func (b *Builder) Release(version string) ([]ImageRef, error) {
+	r, err := release.Get(version)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if refs, ok := b.releases[r.Version]; ok {
+		return refs, nil
+	}
+	refs, err := b.buildRelease(r)
+	if err != nil {
+		return nil, fmt.Errorf("building fake release %s: %w", r.Version, err)
+	}
+	b.releases[r.Version] = refs
+	return refs, nil
+}
+
+// buildRelease generates the layers (in parallel, one per core at most) and assembles images.
+func (b *Builder) buildRelease(r *release.Release) ([]ImageRef, error) {
+	base, bin := baseLayerSpec(r, b.opts.Size), binaryLayerSpec(b.opts.Binary, b.binarySum)
+	specs := []*layerSpec{base, bin}
+	for _, img := range r.Images {
+		specs = append(specs, imageLayerSpec(r, img, b.opts.Size))
+	}
+	layers := make([]*fileLayer, len(specs))
+	errs := make([]error, len(specs))
+	sem := make(chan struct{}, 2)
+	var wg sync.WaitGroup
+	for i, s := range specs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			layers[i], errs[i] = cachedLayer(b.opts.Dir, s)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	var refs []ImageRef
+	for i, info := range r.Images {
+		img, err := assemble(r, info, layers[0], layers[1], layers[2+i])
+		if err != nil {
+			return nil, fmt.Errorf("assembling %s: %w", info.Ref(), err)
+		}
+		refs = append(refs, ImageRef{Ref: info.Ref(), Info: info, Image: img})
+	}
+	return refs, nil
+}

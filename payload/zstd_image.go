@@ -1,0 +1,130 @@
+package payload
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// ZstdImage returns img with every layer recompressed by ZstdLayer and the manifest rewritten
+// (OCI media types, new layer digests and sizes). The config is byte for byte the same, so the
+// image ID after `docker load` is unchanged. An image whose layers are all zstd already is
+// returned as it is.
+func ZstdImage(img v1.Image, level Level, dir string) (v1.Image, error) {
+	level, err := level.normalize()
+	if err != nil {
+		return nil, err
+	}
+	return zstdImageCached(img, level, dir, map[v1.Hash]*zstdLayer{})
+}
+
+// zstdImageCached is ZstdImage with a cache by diff ID, so that a layer shared by several images
+// (or repeated in one) is compressed once.
+func zstdImageCached(img v1.Image, level Level, dir string, cache map[v1.Hash]*zstdLayer) (v1.Image, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading image manifest: %w", err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("reading image layers: %w", err)
+	}
+	if len(layers) != len(m.Layers) {
+		return nil, fmt.Errorf("image has %d layers but its manifest lists %d", len(layers), len(m.Layers))
+	}
+	m = m.DeepCopy()
+	out := &zstdImage{layers: make([]v1.Layer, len(layers))}
+	changed := false
+	for i, l := range layers {
+		if m.Layers[i].MediaType == types.OCILayerZStd {
+			out.layers[i] = l
+			continue
+		}
+		z, err := cachedCompress(l, level, dir, cache)
+		if err != nil {
+			return nil, err
+		}
+		changed = true
+		out.layers[i] = z
+		m.Layers[i] = v1.Descriptor{MediaType: types.OCILayerZStd, Size: z.size, Digest: z.digest, Annotations: m.Layers[i].Annotations}
+	}
+	if !changed {
+		return img, nil
+	}
+	return out.finish(img, m)
+}
+
+func cachedCompress(l v1.Layer, level Level, dir string, cache map[v1.Hash]*zstdLayer) (*zstdLayer, error) {
+	diffID, err := l.DiffID()
+	if err != nil {
+		return nil, fmt.Errorf("reading layer diff ID: %w", err)
+	}
+	if z, ok := cache[diffID]; ok {
+		return z, nil
+	}
+	z, err := compressLayer(l, level, dir)
+	if err != nil {
+		return nil, err
+	}
+	cache[diffID] = z
+	return z, nil
+}
+
+// finish sets the OCI media types and serializes the manifest.
+func (z *zstdImage) finish(img v1.Image, m *v1.Manifest) (v1.Image, error) {
+	var err error
+	if z.rawConfig, err = img.RawConfigFile(); err != nil {
+		return nil, fmt.Errorf("reading image config: %w", err)
+	}
+	m.MediaType = types.OCIManifestSchema1
+	if m.Config.MediaType == types.DockerConfigJSON {
+		m.Config.MediaType = types.OCIConfigJSON
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, fmt.Errorf("encoding image manifest: %w", err)
+	}
+	z.rawManifest = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return z, nil
+}
+
+// zstdImage is an image whose layers were recompressed; it keeps the layer values themselves
+// (not partial's wrappers) so that the writer sees their recorded uncompressed sizes.
+type zstdImage struct {
+	rawConfig, rawManifest []byte
+	layers                 []v1.Layer
+}
+
+var _ v1.Image = (*zstdImage)(nil)
+
+func (z *zstdImage) Layers() ([]v1.Layer, error)               { return append([]v1.Layer(nil), z.layers...), nil }
+func (z *zstdImage) MediaType() (types.MediaType, error)       { return types.OCIManifestSchema1, nil }
+func (z *zstdImage) Size() (int64, error)                      { return int64(len(z.rawManifest)), nil }
+func (z *zstdImage) ConfigName() (v1.Hash, error)              { return partial.ConfigName(z) }
+func (z *zstdImage) ConfigFile() (*v1.ConfigFile, error)       { return partial.ConfigFile(z) }
+func (z *zstdImage) RawConfigFile() ([]byte, error)            { return z.rawConfig, nil }
+func (z *zstdImage) Digest() (v1.Hash, error)                  { return partial.Digest(z) }
+func (z *zstdImage) Manifest() (*v1.Manifest, error)           { return partial.Manifest(z) }
+func (z *zstdImage) RawManifest() ([]byte, error)              { return z.rawManifest, nil }
+func (z *zstdImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) { return z.find(h, v1.Layer.DiffID) }
+func (z *zstdImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
+	if cn, err := z.ConfigName(); err == nil && cn == h {
+		return partial.ConfigLayer(z)
+	}
+	return z.find(h, v1.Layer.Digest)
+}
+
+func (z *zstdImage) find(h v1.Hash, key func(v1.Layer) (v1.Hash, error)) (v1.Layer, error) {
+	for _, l := range z.layers {
+		if k, err := key(l); err == nil && k == h {
+			return l, nil
+		}
+	}
+	return nil, fmt.Errorf("image has no layer %s", h)
+}

@@ -1,0 +1,141 @@
+package selfextract
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/harborbundle/bundle/payload"
+	"github.com/harborbundle/bundle/progress"
+)
+
+// Info describes a bundle from its trailer and manifest, without reading the payload body.
+type Info struct {
+	File           string            `json:"file"`
+	Parts          []string          `json:"parts,omitempty"`
+	Size           int64             `json:"size"`
+	PayloadOffset  int64             `json:"payloadOffset"`
+	PayloadLength  int64             `json:"payloadLength"`
+	ManifestSHA256 string            `json:"manifestSHA256"`
+	Signed         bool              `json:"signed"`
+	Manifest       *payload.Manifest `json:"manifest"`
+}
+
+// OpenPayload checks the manifest against the trailer's sha256 and returns a reader of the
+// payload. Nothing in the payload is trusted before this succeeds.
+func (b *Bundle) OpenPayload() (*payload.Reader, error) {
+	t := b.Trailer
+	r, err := payload.Open(b.Payload, int64(t.PayloadLength), int64(t.ManifestOffset), int64(t.ManifestLength), t.ManifestSHA256)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", b.Path, err)
+	}
+	return r, nil
+}
+
+// Info describes the opened bundle; the manifest must already have been checked (pr).
+func (b *Bundle) Info(pr *payload.Reader) *Info {
+	return &Info{
+		File:           b.Path,
+		Size:           b.Size,
+		PayloadOffset:  int64(b.Trailer.PayloadOffset),
+		PayloadLength:  int64(b.Trailer.PayloadLength),
+		ManifestSHA256: hex.EncodeToString(b.Trailer.ManifestSHA256[:]),
+		Signed:         len(b.Trailer.Signature) > 0,
+		Manifest:       pr.Manifest(),
+	}
+}
+
+// OpenAny opens a bundle given as one file or as all of its parts, in order.
+func OpenAny(paths []string) (*Bundle, error) {
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("no bundle file given")
+	}
+	if len(paths) == 1 && !IsPart(paths[0]) {
+		return Open(paths[0])
+	}
+	all, err := CheckParts(paths)
+	if err != nil {
+		return nil, err
+	}
+	if all == nil {
+		return nil, fmt.Errorf("only some parts of the bundle were given; give all of them (NAME.run.0*) to read it")
+	}
+	return OpenParts(all)
+}
+
+// Inspect opens the bundle at paths (one file, or all parts) and describes it.
+func Inspect(paths []string) (*Info, error) {
+	b, err := OpenAny(paths)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	pr, err := b.OpenPayload()
+	if err != nil {
+		return nil, err
+	}
+	info := b.Info(pr)
+	if len(paths) > 1 || IsPart(paths[0]) {
+		info.Parts = paths
+	}
+	return info, nil
+}
+
+// PartStatus is the result of checking one part of a split bundle against NAME.run.sha256.
+type PartStatus struct {
+	Path string `json:"path"`
+	OK   bool   `json:"ok"`
+}
+
+// VerifyResult is what Verify checked.
+type VerifyResult struct {
+	Info *Info `json:"info,omitempty"`
+	// Parts lists the parts checked against their sha256 when parts were given.
+	Parts []PartStatus `json:"parts,omitempty"`
+	// Complete is true when the whole bundle (every entry against the manifest) was verified;
+	// false when only some parts were given and only they could be checked.
+	Complete bool          `json:"complete"`
+	Bytes    int64         `json:"bytes"`
+	Duration time.Duration `json:"duration"`
+}
+
+// Verify checks a bundle in one streaming pass: trailer, manifest hash, then every entry of the
+// payload against the manifest. Given parts of a split bundle it first checks each part against
+// NAME.run.sha256 (naming the bad part), then, when all parts are there, the joined content, read
+// in place without making a joined copy.
+func Verify(ctx context.Context, paths []string, p progress.Reporter) (*VerifyResult, error) {
+	start := time.Now()
+	res := &VerifyResult{}
+	if len(paths) > 1 || (len(paths) == 1 && IsPart(paths[0])) {
+		all, err := CheckParts(paths)
+		if err != nil {
+			return nil, err
+		}
+		for _, path := range paths {
+			res.Parts = append(res.Parts, PartStatus{Path: path, OK: true})
+		}
+		if all == nil {
+			res.Duration = time.Since(start)
+			return res, nil
+		}
+		paths = all
+	}
+	b, err := OpenAny(paths)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	pr, err := b.OpenPayload()
+	if err != nil {
+		return nil, err
+	}
+	if err := pr.Verify(ctx, progress.Or(p)); err != nil {
+		return nil, fmt.Errorf("%s: %w", b.Path, err)
+	}
+	res.Info = b.Info(pr)
+	res.Complete = true
+	res.Bytes = b.Size
+	res.Duration = time.Since(start)
+	return res, nil
+}
