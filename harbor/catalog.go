@@ -84,17 +84,6 @@ func (c *Catalog) Get(version string) (*Release, error) {
 	return nil, &UnknownReleaseError{Version: version, Nearest: c.nearest(v, 3)}
 }
 
-// Latest returns the newest release of the minor line of v, or nil.
-func (c *Catalog) Latest(line Version) *Release {
-	var best *Release
-	for _, r := range c.releases {
-		if r.v.SameLine(line) {
-			best = r
-		}
-	}
-	return best
-}
-
 // nearest lists up to n known versions closest to v: those of its own line first (closest patch
 // first), else its neighbours in version order.
 func (c *Catalog) nearest(v Version, n int) []string {

@@ -12,5 +12,8 @@
 // schema. Because harbor.yml is read on hosts we do not control and its contents end up in logs,
 // the reader refuses hostile documents (huge, deeply nested, alias bombs) and can redact secrets.
 //
+// What is installed is read from image tags (InstalledFromImages, InstalledFromCompose), because
+// harbor.yml's _version names only the config schema of a minor line.
+//
 // Nothing here runs a command or touches the network: callers (builder, upgrade) do that.
 package harbor

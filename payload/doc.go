@@ -6,6 +6,11 @@
 // Image, DockerArchive), and `extract DIR` must give a layout that crane and skopeo read. Outer
 // compression would forbid the random access; a custom container would forbid the tools.
 //
+// Layout compatibility: with zstd (the default) or WriterOptions.OCIManifests every image
+// manifest is OCI, and skopeo 1.9 (`oci:DIR:REF`) and crane both read an extracted layout. With
+// plain keep, Docker schema 2 manifests are kept byte for byte (same manifest digests as the
+// registry's): crane reads them, skopeo 1.9 does not find them in an OCI index.
+//
 // Why manifest.yaml is last: the writer streams, and only at the end does it know every entry's
 // offset, size and sha256. The trailer written by selfextract points at the manifest's data and
 // carries its sha256, so the manifest is the one root of trust: nothing else in the payload is

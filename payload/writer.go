@@ -27,6 +27,10 @@ type WriterOptions struct {
 	Compression string
 	// Level is the zstd level; the default ("") is LevelDefault.
 	Level Level
+	// OCIManifests stores Docker schema 2 manifests as OCI manifests (same config and layer bytes,
+	// so the same image IDs; other manifest digests) so that skopeo 1.9 reads the extracted
+	// layout. With zstd the manifests are always OCI. The default keeps "keep" faithful.
+	OCIManifests bool
 	// SpoolDir holds layers while they are recompressed; default os.TempDir(). Each spool file is
 	// removed once its blob is in the payload.
 	SpoolDir string
@@ -127,10 +131,8 @@ func (w *Writer) AddFile(name string, mode fs.FileMode, size int64, r io.Reader)
 			return fmt.Errorf("adding %s: it is already the directory of %s", name, p)
 		}
 	}
-	if _, err := w.addEntry(name, uint32(mode.Perm()), size, r, "", nil); err != nil {
-		return fmt.Errorf("adding %s: %w", name, err)
-	}
-	return nil
+	_, err := w.addEntry(name, uint32(mode.Perm()), size, r, "", nil)
+	return err
 }
 
 func (w *Writer) usable() error {
@@ -145,7 +147,7 @@ func (w *Writer) usable() error {
 // Any failure after the header is written breaks the stream for good.
 func (w *Writer) addEntry(name string, mode uint32, size int64, r io.Reader, wantHex string, extra io.Writer) (Entry, error) {
 	if w.paths[name] {
-		return Entry{}, errors.New("already in the payload")
+		return Entry{}, fmt.Errorf("writing %s: already in the payload", name)
 	}
 	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: int64(mode), ModTime: w.modTime, Format: tar.FormatPAX}
 	if err := w.tw.WriteHeader(hdr); err != nil {
@@ -167,7 +169,7 @@ func (w *Writer) addEntry(name string, mode uint32, size int64, r io.Reader, wan
 	}
 	if err != nil {
 		w.err = fmt.Errorf("writing %s: %w", name, err)
-		return Entry{}, err
+		return Entry{}, w.err
 	}
 	e.SHA256 = h.hex()
 	w.paths[name] = true

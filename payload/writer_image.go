@@ -2,7 +2,6 @@ package payload
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -32,6 +31,11 @@ func (w *Writer) AddImage(ref, component string, img v1.Image) (err error) {
 	defer w.removeSpool()
 	if w.opts.Compression == "zstd" {
 		if img, err = zstdImageCached(img, w.opts.Level, w.opts.SpoolDir, w.zcache); err != nil {
+			return fmt.Errorf("adding image %s: %w", ref, err)
+		}
+	}
+	if w.opts.OCIManifests {
+		if img, err = ociImage(img); err != nil {
 			return fmt.Errorf("adding image %s: %w", ref, err)
 		}
 	}
@@ -96,7 +100,10 @@ func (w *Writer) writeImage(ref string, img v1.Image) (Image, error) {
 	}
 	im := Image{
 		Ref: ref, ManifestDigest: p.desc.Digest.String(), ConfigDigest: p.manifest.Config.Digest.String(),
-		Platform: p.desc.Platform.String(), Size: int64(len(p.rawManifest) + len(p.rawConfig)),
+		Size: int64(len(p.rawManifest) + len(p.rawConfig)),
+	}
+	if p.desc.Platform != nil {
+		im.Platform = p.desc.Platform.String()
 	}
 	for _, l := range p.manifest.Layers {
 		im.Size += l.Size
@@ -145,12 +152,12 @@ type knownSize interface {
 
 // writeLayer writes a layer blob unless it is in the payload already, and measures its
 // uncompressed size (checking its diff ID) as it goes, decompressing on another goroutine.
-func (w *Writer) writeLayer(l v1.Layer, desc v1.Descriptor, diffID v1.Hash, pw io.Writer) (LayerInfo, error) {
+func (w *Writer) writeLayer(l v1.Layer, desc v1.Descriptor, diffID v1.Hash, pw progress.Writer) (LayerInfo, error) {
 	if info, ok := w.blobs[desc.Digest.String()]; ok {
 		if info.DiffID != diffID.String() {
 			return LayerInfo{}, fmt.Errorf("layer %s: diff ID %s here, %s in another image", desc.Digest, diffID, info.DiffID)
 		}
-		pw.Write(make([]byte, 0)) // nothing new; progress counts stored bytes once
+		pw.R.Add(pw.Task, info.Size)
 		return info, nil
 	}
 	rc, err := l.Compressed()
@@ -172,7 +179,7 @@ func (w *Writer) writeLayer(l v1.Layer, desc v1.Descriptor, diffID v1.Hash, pw i
 		return LayerInfo{}, err
 	}
 	w.blobs[info.Digest] = info
-	if z, ok := l.(*zstdLayer); ok {
+	if z, ok := l.(*zstdLayer); ok && w.zcache[z.diffID] == z { // ours, not the caller's
 		os.Remove(z.path)
 	}
 	return info, nil
@@ -186,9 +193,12 @@ func (w *Writer) writeMeasured(rc io.Reader, desc v1.Descriptor, diffID v1.Hash,
 	case werr != nil:
 		return 0, werr
 	case merr != nil:
-		return 0, fmt.Errorf("layer %s: decompressing: %w", desc.Digest, merr)
+		w.err = fmt.Errorf("layer %s: decompressing: %w", desc.Digest, merr)
 	case got != diffID:
-		return 0, errors.New("layer " + desc.Digest.String() + ": uncompressed content is " + got.String() + ", config says " + diffID.String())
+		w.err = fmt.Errorf("layer %s: uncompressed content is %s, config says %s", desc.Digest, got, diffID)
+	}
+	if w.err != nil {
+		return 0, w.err
 	}
 	return usize, nil
 }

@@ -37,7 +37,7 @@ func zstdImageCached(img v1.Image, level Level, dir string, cache map[v1.Hash]*z
 		return nil, fmt.Errorf("image has %d layers but its manifest lists %d", len(layers), len(m.Layers))
 	}
 	m = m.DeepCopy()
-	out := &zstdImage{layers: make([]v1.Layer, len(layers))}
+	out := &rewrittenImage{layers: make([]v1.Layer, len(layers))}
 	changed := false
 	for i, l := range layers {
 		if m.Layers[i].MediaType == types.OCILayerZStd {
@@ -75,7 +75,7 @@ func cachedCompress(l v1.Layer, level Level, dir string, cache map[v1.Hash]*zstd
 }
 
 // finish sets the OCI media types and serializes the manifest.
-func (z *zstdImage) finish(img v1.Image, m *v1.Manifest) (v1.Image, error) {
+func (z *rewrittenImage) finish(img v1.Image, m *v1.Manifest) (v1.Image, error) {
 	var err error
 	if z.rawConfig, err = img.RawConfigFile(); err != nil {
 		return nil, fmt.Errorf("reading image config: %w", err)
@@ -94,37 +94,79 @@ func (z *zstdImage) finish(img v1.Image, m *v1.Manifest) (v1.Image, error) {
 	return z, nil
 }
 
-// zstdImage is an image whose layers were recompressed; it keeps the layer values themselves
-// (not partial's wrappers) so that the writer sees their recorded uncompressed sizes.
-type zstdImage struct {
+// rewrittenImage is an image whose manifest was rewritten (layers recompressed, or media types
+// made OCI) around the same config; it keeps the layer values themselves (not partial's
+// wrappers) so that the writer sees the uncompressed sizes recompression recorded.
+type rewrittenImage struct {
 	rawConfig, rawManifest []byte
 	layers                 []v1.Layer
 }
 
-var _ v1.Image = (*zstdImage)(nil)
+var _ v1.Image = (*rewrittenImage)(nil)
 
-func (z *zstdImage) Layers() ([]v1.Layer, error)               { return append([]v1.Layer(nil), z.layers...), nil }
-func (z *zstdImage) MediaType() (types.MediaType, error)       { return types.OCIManifestSchema1, nil }
-func (z *zstdImage) Size() (int64, error)                      { return int64(len(z.rawManifest)), nil }
-func (z *zstdImage) ConfigName() (v1.Hash, error)              { return partial.ConfigName(z) }
-func (z *zstdImage) ConfigFile() (*v1.ConfigFile, error)       { return partial.ConfigFile(z) }
-func (z *zstdImage) RawConfigFile() ([]byte, error)            { return z.rawConfig, nil }
-func (z *zstdImage) Digest() (v1.Hash, error)                  { return partial.Digest(z) }
-func (z *zstdImage) Manifest() (*v1.Manifest, error)           { return partial.Manifest(z) }
-func (z *zstdImage) RawManifest() ([]byte, error)              { return z.rawManifest, nil }
-func (z *zstdImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) { return z.find(h, v1.Layer.DiffID) }
-func (z *zstdImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
+func (z *rewrittenImage) Layers() ([]v1.Layer, error) {
+	return append([]v1.Layer(nil), z.layers...), nil
+}
+func (z *rewrittenImage) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+func (z *rewrittenImage) Size() (int64, error)                { return int64(len(z.rawManifest)), nil }
+func (z *rewrittenImage) ConfigName() (v1.Hash, error)        { return partial.ConfigName(z) }
+func (z *rewrittenImage) ConfigFile() (*v1.ConfigFile, error) { return partial.ConfigFile(z) }
+func (z *rewrittenImage) RawConfigFile() ([]byte, error)      { return z.rawConfig, nil }
+func (z *rewrittenImage) Digest() (v1.Hash, error)            { return partial.Digest(z) }
+func (z *rewrittenImage) Manifest() (*v1.Manifest, error)     { return partial.Manifest(z) }
+func (z *rewrittenImage) RawManifest() ([]byte, error)        { return z.rawManifest, nil }
+func (z *rewrittenImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
+	return z.find(h, v1.Layer.DiffID)
+}
+func (z *rewrittenImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
 	if cn, err := z.ConfigName(); err == nil && cn == h {
 		return partial.ConfigLayer(z)
 	}
 	return z.find(h, v1.Layer.Digest)
 }
 
-func (z *zstdImage) find(h v1.Hash, key func(v1.Layer) (v1.Hash, error)) (v1.Layer, error) {
+func (z *rewrittenImage) find(h v1.Hash, key func(v1.Layer) (v1.Hash, error)) (v1.Layer, error) {
 	for _, l := range z.layers {
 		if k, err := key(l); err == nil && k == h {
 			return l, nil
 		}
 	}
 	return nil, fmt.Errorf("image has no layer %s", h)
+}
+
+// ociMediaTypes maps Docker layer media types to their OCI equivalents: same bytes, other name.
+var ociMediaTypes = map[types.MediaType]types.MediaType{
+	types.DockerLayer:             types.OCILayer,
+	types.DockerUncompressedLayer: types.OCIUncompressedLayer,
+}
+
+// ociImage returns img with an OCI manifest: Docker media types renamed, every blob (config and
+// layers) byte for byte the same, so the image ID is unchanged but the manifest digest is not.
+// skopeo 1.9 finds only OCI manifests in an OCI layout's index.
+func ociImage(img v1.Image) (v1.Image, error) {
+	mt, err := img.MediaType()
+	if err != nil {
+		return nil, fmt.Errorf("reading image media type: %w", err)
+	}
+	if mt == types.OCIManifestSchema1 {
+		return img, nil
+	}
+	if mt != types.DockerManifestSchema2 {
+		return nil, fmt.Errorf("image manifest type %s cannot be stored (want Docker schema 2 or OCI)", mt)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading image manifest: %w", err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("reading image layers: %w", err)
+	}
+	m = m.DeepCopy()
+	for i := range m.Layers {
+		if oci, ok := ociMediaTypes[m.Layers[i].MediaType]; ok {
+			m.Layers[i].MediaType = oci
+		}
+	}
+	return (&rewrittenImage{layers: layers}).finish(img, m)
 }

@@ -59,10 +59,12 @@ type Journal struct {
 	InstallDir string   `json:"install_dir"`
 	DataVolume string   `json:"data_volume"`
 	HTTPPort   int      `json:"http_port"`
-	Components []string `json:"components"`
-	// InstallFlags are the install.sh flags of the old install, reused for the new one and for
-	// a rollback.
-	InstallFlags []string `json:"install_flags"`
+	HTTPSPort  int      `json:"https_port,omitempty"`
+	// Components and InstallFlags are the new install's (by default the old one's);
+	// OldInstallFlags are what a rollback runs the old install.sh with.
+	Components      []string `json:"components"`
+	InstallFlags    []string `json:"install_flags"`
+	OldInstallFlags []string `json:"old_install_flags"`
 	// OldImages are the images the old install runs; a rollback needs them.
 	OldImages []string `json:"old_images"`
 

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"path/filepath"
 
 	"github.com/harborbundle/bundle/selfextract"
 	"github.com/spf13/cobra"
@@ -52,12 +52,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // openSelf is a variable so tests can pose as a .run without building one.
-var openSelf = func() (*selfextract.Bundle, error) {
-	if os.Getenv("BUNDLE_IGNORE_PAYLOAD") == "1" {
-		return nil, selfextract.ErrNoPayload
-	}
-	return selfextract.OpenSelf()
-}
+var openSelf = selfextract.OpenSelf
 
 func (a *app) rootCommand() *cobra.Command {
 	var root *cobra.Command
@@ -69,7 +64,29 @@ func (a *app) rootCommand() *cobra.Command {
 	root.SilenceUsage = true
 	root.SilenceErrors = true
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	markArgErrorsAsUsage(root)
 	return root
+}
+
+// markArgErrorsAsUsage makes every positional-argument error (wrong count, unknown verb) a usage
+// error with exit status 2, whatever validator a verb chose.
+func markArgErrorsAsUsage(c *cobra.Command) {
+	validate := c.Args
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		var err error
+		if validate != nil {
+			err = validate(cmd, args)
+		} else if cmd.HasSubCommands() && len(args) > 0 {
+			err = fmt.Errorf("unknown command %q for %q; see %s --help", args[0], cmd.CommandPath(), cmd.CommandPath())
+		}
+		if err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+	for _, sub := range c.Commands() {
+		markArgErrorsAsUsage(sub)
+	}
 }
 
 // toolRoot is the connected-side tool: bundle build, inspect, verify, releases...
@@ -90,6 +107,7 @@ On the air-gapped host:
 ` + exitStatusHelp,
 		Version: version,
 		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	for _, add := range toolVerbs {
 		root.AddCommand(add(a))
@@ -100,7 +118,7 @@ On the air-gapped host:
 // runRoot is the upgrader a .run file becomes.
 func (a *app) runRoot() *cobra.Command {
 	root := &cobra.Command{
-		Use:   "harbor-upgrade.run",
+		Use:   "./" + filepath.Base(a.self.Path),
 		Short: "Self-extracting Harbor upgrade bundle",
 		Long: `This file carries a Harbor release (images, installer, migrator) and the program that
 upgrades a Harbor host to it without any network access.
@@ -114,6 +132,7 @@ Commands that only read this file:
 ` + exitStatusHelp,
 		Version: version,
 		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
 	for _, add := range runVerbs {

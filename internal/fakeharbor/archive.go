@@ -2,12 +2,15 @@ package fakeharbor
 
 import (
 	"archive/tar"
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/klauspost/compress/gzip"
 )
 
 // DockerArchive writes every image of a release as one `docker save` archive: layers
@@ -148,4 +151,36 @@ func writeTarFile(tw *tar.Writer, name string, data []byte) error {
 	}
 	_, err := tw.Write(data)
 	return err
+}
+
+// tarballTags lists the image references in a gzipped docker save archive (its manifest.json).
+func tarballTags(name string) ([]string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(bufio.NewReader(f))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: no manifest.json: %w", name, err)
+		}
+		if hdr.Name != "manifest.json" {
+			continue
+		}
+		var m []saveManifest
+		if err := json.NewDecoder(tr).Decode(&m); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", name, err)
+		}
+		var tags []string
+		for _, img := range m {
+			tags = append(tags, img.RepoTags...)
+		}
+		return tags, nil
+	}
 }

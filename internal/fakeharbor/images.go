@@ -66,6 +66,7 @@ func NewBuilder(ctx context.Context, opts Options) (*Builder, error) {
 	if len(opts.Versions) == 0 {
 		opts.Versions = release.Versions()
 	}
+	opts.Versions = append([]string(nil), opts.Versions...)
 	for i, v := range opts.Versions {
 		r, err := release.Get(v)
 		if err != nil {
@@ -151,4 +152,21 @@ func (b *Builder) buildRelease(r *release.Release) ([]ImageRef, error) {
 		refs = append(refs, ImageRef{Ref: info.Ref(), Info: info, Image: img})
 	}
 	return refs, nil
+}
+
+// ImageSize is the sum of an image's compressed layer sizes, as a registry reports it.
+func ImageSize(img v1.Image) (int64, error) {
+	layers, err := img.Layers()
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, l := range layers {
+		n, err := l.Size()
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
 }

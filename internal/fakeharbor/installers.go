@@ -203,3 +203,16 @@ func addFile(tw *tar.Writer, name, src string) error {
 	_, err = io.Copy(tw, f)
 	return err
 }
+
+// installerFiles returns a release's installer files by name.
+func installerFiles(version string) (map[string][]byte, error) {
+	files, err := installer.Files(version)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		out[f.Name] = f.Data
+	}
+	return out, nil
+}

@@ -56,7 +56,8 @@ func Get(version string) (*Release, error) {
 	case "v1.7.6":
 		return build(v, "", 0, "v2.6.2-"+v, "v0.6.1-"+v, "v2.0.8-"+v, "", "v0.8.1-"+v, false), nil
 	case "v1.8.6":
-		return build(v, "1.8.0", 5, "v2.7.1-patch-2819-2553-"+v, "v0.6.1-"+v, "v2.0.9-"+v, "", "v0.9.0-"+v, false), nil
+		// 1.8.x never got the -2553 registry patch of 1.9.1+; its last release ships clair v2.1.0.
+		return build(v, "1.8.0", 5, "v2.7.1-patch-2819-"+v, "v0.6.1-"+v, "v2.1.0-"+v, "", "v0.9.0-"+v, false), nil
 	case "v1.9.4":
 		return build(v, "1.9.0", 12, "v2.7.1-patch-2819-2553-"+v, "v0.6.1-"+v, "v2.1.0-"+v, "", "v0.9.0-"+v, true), nil
 	case "v1.10.0":

@@ -125,7 +125,11 @@ func cfgUp(env *Env) int {
 	if st, err := os.Stat(env.Path(migratorOutputDir)); err == nil && st.IsDir() {
 		outPath, shown = env.Path(migratorOutput), migratorOutput
 	}
-	fmt.Fprintf(env.Stdout, "input version: %s, migrator chain: %s\n", from, chainBetween(from, to))
+	chain := chainBetween(from, to)
+	fmt.Fprintf(env.Stdout, "input version: %s, migrator chain: ['%s']\n", from, strings.Join(chain, "', '"))
+	for _, v := range chain {
+		fmt.Fprintf(env.Stdout, "migrating to version %s\n", v)
+	}
 	// Written in place, not renamed: the path is usually a single bind-mounted file.
 	if err := os.WriteFile(outPath, out, 0o644); err != nil {
 		return migrateFailed(env, fmt.Errorf("writing %s: %w", shown, err))

@@ -1,0 +1,216 @@
+package builder
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/harborbundle/bundle/payload"
+	"github.com/harborbundle/bundle/progress"
+	"github.com/harborbundle/bundle/selfextract"
+	"golang.org/x/sync/errgroup"
+)
+
+// Build makes the bundle opts describe and returns what it wrote. Bad input is an *InputError,
+// reported before anything is written; a pull that fails for good is a *PullError naming the
+// image. Whatever happens, no partial file is left under the output's name.
+func Build(ctx context.Context, opts Options) (*Result, error) {
+	began := time.Now()
+	s, err := resolveOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	p, err := makePlan(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOutput(p.output, s); err != nil {
+		return nil, err
+	}
+	stubPath, err := stubPath(s)
+	if err != nil {
+		return nil, err
+	}
+	client, err := newRegistryClient(s)
+	if err != nil {
+		return nil, err
+	}
+	images, err := resolveAll(ctx, s, client, p)
+	if err != nil {
+		return nil, err
+	}
+	cache, err := OpenCache(s.CacheDir, 4, s.RetryDelay)
+	if err != nil {
+		return nil, err
+	}
+	defer cache.Close()
+	src, err := installerSource(s, p.release)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := fetchInstaller(ctx, s, cache, p.release, src)
+	if err != nil {
+		return nil, err
+	}
+	res, err := write(ctx, s, p, client, cache, images, inst, stubPath)
+	if err != nil {
+		return nil, err
+	}
+	res.Cache = cache.Stats()
+	res.Seconds = time.Since(began).Seconds()
+	return res, nil
+}
+
+// checkOutput refuses an existing output (or part of it) unless --force, and a missing
+// directory, before any work.
+func checkOutput(out string, s *settings) error {
+	if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
+		return inputErrorf("output directory %s does not exist; create it or choose another -o", filepath.Dir(out))
+	}
+	if s.Force {
+		return nil
+	}
+	for _, p := range []string{out, out + ".001"} {
+		if _, err := os.Lstat(p); err == nil {
+			return inputErrorf("%s exists; use --force to overwrite it or -o to choose another name", p)
+		}
+	}
+	return nil
+}
+
+// stubPath is the executable the payload is attached to: --stub, or this very binary (its stub
+// part, when it is itself a .run).
+func stubPath(s *settings) (string, error) {
+	if s.Stub != "" {
+		if _, err := os.Stat(s.Stub); err != nil {
+			return "", inputErrorf("--stub %s: %v", s.Stub, errors.Unwrap(err))
+		}
+		return s.Stub, nil
+	}
+	return selfextract.Executable()
+}
+
+// resolveAll fetches every image's manifest, Jobs at a time, so that an image the registry does
+// not have stops the build before anything is written.
+func resolveAll(ctx context.Context, s *settings, client *registryClient, p *plan) ([]*remoteImage, error) {
+	out := make([]*remoteImage, len(p.images))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.Jobs)
+	for i, img := range p.images {
+		g.Go(func() error {
+			ri, err := client.resolve(gctx, img)
+			out[i] = ri
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// write runs the pipeline and streams the payload into the .run as images become ready.
+func write(ctx context.Context, s *settings, p *plan, client *registryClient, cache *Cache, images []*remoteImage, inst *installer, stub string) (*Result, error) {
+	stubR, _, err := selfextract.StubReader(stub)
+	if err != nil {
+		return nil, &InputError{fmt.Errorf("reading the stub binary %s: %w", stub, err)}
+	}
+	defer stubR.Close()
+	out, err := selfextract.Create(p.output, stubR, s.Force)
+	if err != nil {
+		if errors.Is(err, selfextract.ErrExists) {
+			return nil, &InputError{err}
+		}
+		return nil, fmt.Errorf("creating %s: %w", p.output, err)
+	}
+	defer out.Abort() // a no-op once committed
+
+	pl := newPipeline(ctx, s, client, cache, images)
+	pl.start()
+	defer pl.stop()
+
+	level := payload.Level(s.Level)
+	pw := payload.NewWriter(out, payload.WriterOptions{
+		Compression: s.Compression, Level: level, SpoolDir: cache.TempDir(), BuildTime: s.BuildTime,
+		Progress: prefixed{s.Progress, "write "},
+	})
+	for _, f := range inst.Files {
+		if err := pw.AddFile("installer/"+f.Name, f.Mode, int64(len(f.Data)), bytes.NewReader(f.Data)); err != nil {
+			return nil, err
+		}
+	}
+	for _, job := range pl.jobs {
+		if err := pl.wait(job.ready, &job.err); err != nil {
+			return nil, err
+		}
+		if err := pw.AddImage(job.ri.image.Ref(), job.ri.image.Component, job.img); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", job.ri.image.Ref(), err)
+		}
+	}
+	sum, err := pw.Close(manifestFor(s, p, inst))
+	if err != nil {
+		return nil, fmt.Errorf("writing payload: %w", err)
+	}
+	whole, size, err := out.Commit(selfextract.Trailer{
+		ManifestOffset: uint64(sum.ManifestOffset), ManifestLength: uint64(sum.ManifestLength), ManifestSHA256: sum.ManifestSHA256,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("finishing %s: %w", p.output, err)
+	}
+	res := newResult(p, sum.Manifest, inst, whole, size)
+	if err := finish(s, res, whole); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// finish writes NAME.run.sha256 and, with --split, cuts the .run into parts (which replace it).
+func finish(s *settings, res *Result, whole [32]byte) error {
+	var parts []selfextract.Part
+	if s.splitSize > 0 {
+		var err error
+		if parts, err = selfextract.Split(res.File, s.splitSize); err != nil {
+			return fmt.Errorf("splitting %s: %w", res.File, err)
+		}
+		res.Parts = parts
+	}
+	if err := selfextract.WriteChecksums(res.File, whole, parts); err != nil {
+		return fmt.Errorf("writing %s: %w", selfextract.ChecksumPath(res.File), err)
+	}
+	res.ChecksumFile = selfextract.ChecksumPath(res.File)
+	if len(parts) > 0 {
+		if err := os.Remove(res.File); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+func manifestFor(s *settings, p *plan, inst *installer) payload.Manifest {
+	rel := p.release
+	return payload.Manifest{
+		Release:      rel.Version,
+		FromVersions: p.fromVersions,
+		Components:   p.components,
+		Migration:    payload.Migration{Method: rel.Migration.Method, Image: rel.Migration.Image, Args: rel.Migration.Args},
+		InstallFlags: rel.InstallFlags,
+		Builder:      payload.Builder{Version: s.BuilderVersion, BuildTime: s.BuildTime},
+		Installer:    payload.Installer{Source: inst.Source, SHA256: inst.SHA256},
+	}
+}
+
+// prefixed renames the payload writer's tasks ("write goharbor/harbor-core:v1.10.0") so they do
+// not collide with the pull tasks of the same images.
+type prefixed struct {
+	r      progress.Reporter
+	prefix string
+}
+
+func (p prefixed) Start(task string, total int64) { p.r.Start(p.prefix+task, total) }
+func (p prefixed) Add(task string, n int64)       { p.r.Add(p.prefix+task, n) }
+func (p prefixed) Done(task string, err error)    { p.r.Done(p.prefix+task, err) }

@@ -1,0 +1,189 @@
+package builder
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// cachedLayer is a layer blob in the cache. It knows its diff ID from the image config, so
+// nothing needs to decompress it just to ask.
+type cachedLayer struct {
+	path      string
+	digest    v1.Hash
+	diffID    v1.Hash
+	size      int64
+	mediaType types.MediaType
+	usize     int64 // uncompressed size when known (recompressed layers), else -1
+	// fresh is the layer as payload.ZstdLayer made it in this build: handing it to the payload
+	// writer spares it measuring the layer again (it knows the uncompressed size it compressed).
+	fresh v1.Layer
+}
+
+var _ v1.Layer = (*cachedLayer)(nil)
+
+// UncompressedSize is known for layers recompressed by payload's encoder, which measured it
+// while checking the diff ID; it spares the payload writer decompressing them again.
+func (l *cachedLayer) UncompressedSize() (int64, error) {
+	if l.usize < 0 {
+		return -1, fmt.Errorf("uncompressed size of layer %s not recorded", l.digest)
+	}
+	return l.usize, nil
+}
+
+func (l *cachedLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *cachedLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l *cachedLayer) Size() (int64, error)                { return l.size, nil }
+func (l *cachedLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
+func (l *cachedLayer) Compressed() (io.ReadCloser, error)  { return os.Open(l.path) }
+
+// Uncompressed decompresses by content (gzip or zstd magic), not by media type: registries
+// label layers loosely, the bytes do not lie.
+func (l *cachedLayer) Uncompressed() (io.ReadCloser, error) {
+	f, err := os.Open(l.path)
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(f, 1<<20)
+	magic, _ := br.Peek(4)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("reading layer %s: %w", l.digest, err)
+		}
+		return &stackCloser{Reader: zr, closers: []io.Closer{zr, f}}, nil
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("reading layer %s: %w", l.digest, err)
+		}
+		return &stackCloser{Reader: zr, closers: []io.Closer{zstdCloser{zr}, f}}, nil
+	}
+	return &stackCloser{Reader: br, closers: []io.Closer{f}}, nil
+}
+
+type stackCloser struct {
+	io.Reader
+	closers []io.Closer
+}
+
+func (s *stackCloser) Close() error {
+	var first error
+	for _, c := range s.closers {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+type zstdCloser struct{ d *zstd.Decoder }
+
+func (z zstdCloser) Close() error { z.d.Close(); return nil }
+
+// cachedImage is an image whose manifest and config are in memory and whose layers are cached
+// blobs. Its manifest is the registry's bytes (keep) or the rewritten zstd one, so its digest is
+// exactly what the payload records.
+type cachedImage struct {
+	rawManifest []byte
+	rawConfig   []byte
+	mediaType   types.MediaType
+	layers      []v1.Layer
+}
+
+var _ v1.Image = (*cachedImage)(nil)
+
+func (c *cachedImage) Layers() ([]v1.Layer, error)         { return append([]v1.Layer(nil), c.layers...), nil }
+func (c *cachedImage) MediaType() (types.MediaType, error) { return c.mediaType, nil }
+func (c *cachedImage) Size() (int64, error)                { return int64(len(c.rawManifest)), nil }
+func (c *cachedImage) ConfigName() (v1.Hash, error)        { return partial.ConfigName(c) }
+func (c *cachedImage) ConfigFile() (*v1.ConfigFile, error) { return partial.ConfigFile(c) }
+func (c *cachedImage) RawConfigFile() ([]byte, error)      { return c.rawConfig, nil }
+func (c *cachedImage) Digest() (v1.Hash, error)            { return partial.Digest(c) }
+func (c *cachedImage) Manifest() (*v1.Manifest, error)     { return partial.Manifest(c) }
+func (c *cachedImage) RawManifest() ([]byte, error)        { return c.rawManifest, nil }
+func (c *cachedImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
+	return c.find(h, v1.Layer.DiffID)
+}
+func (c *cachedImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
+	if cn, err := c.ConfigName(); err == nil && cn == h {
+		return partial.ConfigLayer(c)
+	}
+	return c.find(h, v1.Layer.Digest)
+}
+
+func (c *cachedImage) find(h v1.Hash, key func(v1.Layer) (v1.Hash, error)) (v1.Layer, error) {
+	for _, l := range c.layers {
+		if k, err := key(l); err == nil && k == h {
+			return l, nil
+		}
+	}
+	return nil, fmt.Errorf("image has no layer %s", h)
+}
+
+// image builds the image the payload stores: the registry's manifest with cached layers, or,
+// when layers were recompressed, the manifest rewritten for them (config unchanged, so the
+// image ID after docker load is the same).
+func (p *pipeline) image(job *imageJob) (v1.Image, error) {
+	rawConfig, err := readBlob(p.cache.Path(job.config.digest), job.config.size)
+	if err != nil {
+		return nil, fmt.Errorf("reading config of %s: %w", job.task, err)
+	}
+	img := &cachedImage{rawManifest: job.ri.raw, rawConfig: rawConfig, mediaType: job.ri.mediaType}
+	m := job.ri.manifest.DeepCopy()
+	changed := false
+	for k, l := range job.layers {
+		if l.out.fresh != nil {
+			img.layers = append(img.layers, l.out.fresh)
+		} else {
+			img.layers = append(img.layers, l.out)
+		}
+		if l.out.digest != m.Layers[k].Digest {
+			changed = true
+			m.Layers[k] = v1.Descriptor{MediaType: l.out.mediaType, Size: l.out.size, Digest: l.out.digest, Annotations: m.Layers[k].Annotations}
+		}
+	}
+	if changed {
+		if img.rawManifest, err = zstdManifest(m); err != nil {
+			return nil, err
+		}
+		img.mediaType = types.OCIManifestSchema1
+	}
+	return img, nil
+}
+
+// zstdManifest serializes a manifest whose layers became zstd with OCI media types (Docker's
+// schema 2 has no zstd layer type), as payload.ZstdImage does.
+func zstdManifest(m *v1.Manifest) ([]byte, error) {
+	m.MediaType = types.OCIManifestSchema1
+	if m.Config.MediaType == types.DockerConfigJSON {
+		m.Config.MediaType = types.OCIConfigJSON
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, fmt.Errorf("encoding image manifest: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// readBlob reads a small cached blob (a config), refusing one larger than the registry said.
+func readBlob(path string, size int64) ([]byte, error) {
+	if size > 16<<20 {
+		return nil, fmt.Errorf("config blob of %d bytes is too large", size)
+	}
+	return os.ReadFile(path)
+}

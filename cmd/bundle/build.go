@@ -1,0 +1,182 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/harborbundle/bundle/builder"
+	"github.com/spf13/cobra"
+)
+
+func init() { toolVerbs = append(toolVerbs, newBuildCmd) }
+
+// buildFlags are the flags of `bundle build`; parse turns them into builder.Options.
+type buildFlags struct {
+	output           []string // -o: a file, or the summary format (text, json); repeatable
+	force            bool
+	registry         string
+	insecureRegistry bool
+	platform         string
+	installer        string
+	installerBase    string
+	components       []string
+	catalogs         []string
+	cache            string
+	jobs             int
+	compression      string
+	level            string
+	split            string
+	stub             string
+	quiet            bool
+}
+
+func newBuildCmd(a *app) *cobra.Command { return buildCommand(a, &buildFlags{}) }
+
+// buildCommand is the build verb with its flags bound to f (tests read f after parsing).
+func buildCommand(a *app, f *buildFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "build VERSION",
+		Short: "Build the self-extracting upgrade bundle of a Harbor release",
+		Long: `Build harbor-upgrade-MAJOR.MINOR.run: this program with a payload attached that carries
+the Harbor release's images (pulled from the registry), the migrator image and the installer
+files (install.sh, prepare, common.sh, harbor.yml, LICENSE; never the offline installer's
+image tarball). Next to it, NAME.run.sha256. Copy both to the air-gapped host and run the
+.run there.
+
+Blobs are kept in a content-addressed cache (--cache): an interrupted build resumes where it
+stopped, a rebuild downloads nothing it already has, and a damaged cache file is detected and
+fetched again. Nothing is written until every image is found at the registry, an existing
+output is never replaced without --force, and no partial file ever carries the output's name.
+
+Layers are recompressed with zstd by default (smaller than gzip, faster to load); --level max
+makes the smallest file, --compression keep stores them as pulled. With SOURCE_DATE_EPOCH set,
+the same inputs give a byte-identical file.
+
+-o takes a file name, or the format of the summary printed on stdout: text (default) or json.
+Give both with two -o; a file literally named json is ./json.
+
+Credentials for --registry come from the docker config (docker login), as docker uses them.
+
+Examples:
+  $ bundle build v1.10.0
+  $ bundle build v1.10.0 --components none --level max -o /media/usb/harbor-1.10.run
+  $ bundle build v1.10.0 --registry mirror.example.com:5000 --installer ./harbor-offline-installer-v1.10.0.tgz
+  $ bundle build v1.10.0 --split 4G -o json
+
+` + exitStatusHelp,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("build takes one VERSION, e.g. bundle build v1.10.0 (bundle releases lists them)")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, jsonOut, err := f.options(args[0], cmd.Flags().Changed("level"))
+			if err != nil {
+				return err
+			}
+			opts.Progress = a.reporter(f.quiet)
+			res, err := builder.Build(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			if jsonOut {
+				return writeJSON(a.stdout, res)
+			}
+			printBuild(a.stdout, res)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&f.output, "output", "o", nil, "output `FILE` (default harbor-upgrade-MAJOR.MINOR.run), or summary format text|json")
+	fl.BoolVarP(&f.force, "force", "f", false, "overwrite an existing output")
+	fl.StringVar(&f.registry, "registry", builder.DefaultRegistry, "registry `HOST[:PORT]` to pull the goharbor/* images from (a mirror)")
+	fl.BoolVar(&f.insecureRegistry, "insecure-registry", false, "talk plain HTTP to --registry")
+	fl.StringVar(&f.platform, "platform", builder.DefaultPlatform, "image platform `OS/ARCH`")
+	fl.StringVar(&f.installer, "installer", "", "installer .tgz `URL|FILE`, online or offline (default: the release's online installer)")
+	fl.StringVar(&f.installerBase, "installer-base", "", "`URL` replacing https://github.com in the default installer URL (a mirror)")
+	fl.StringSliceVar(&f.components, "components", nil, "optional components to include: `LIST` of notary,clair,chartmuseum,trivy | all | none (default all the release has)")
+	fl.StringArrayVar(&f.catalogs, "catalog", nil, "catalog `FILE` to merge over the built-in one (repeatable)")
+	fl.StringVar(&f.cache, "cache", "", "blob cache `DIR` (default <user cache dir>/harbor-bundle)")
+	fl.IntVar(&f.jobs, "jobs", builder.DefaultJobs, "`N` parallel downloads")
+	fl.StringVar(&f.compression, "compression", builder.DefaultCompression, "layer compression: zstd or keep (as pulled)")
+	fl.StringVar(&f.level, "level", builder.DefaultLevel, "zstd level: "+strings.Join(builder.Levels, ", "))
+	fl.StringVar(&f.split, "split", "", "cut the .run into parts of at most `SIZE` (e.g. 4G, 700M)")
+	fl.StringVar(&f.stub, "stub", "", "bundle binary `FILE` to attach the payload to (default: this program)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress output")
+	return cmd
+}
+
+// options maps the flags to builder.Options; jsonOut says how to print the summary.
+// levelSet says --level was given explicitly.
+func (f *buildFlags) options(release string, levelSet bool) (opts builder.Options, jsonOut bool, err error) {
+	var file string
+	for _, o := range f.output {
+		switch o {
+		case "text":
+			jsonOut = false
+		case "json":
+			jsonOut = true
+		default:
+			if file != "" {
+				return opts, false, usagef("-o given two files (%s, %s): give one file, and text or json for the summary", file, o)
+			}
+			file = o
+		}
+	}
+	if f.compression == "keep" && levelSet {
+		return opts, false, usagef("--level applies to --compression zstd only")
+	}
+	level := f.level
+	if f.compression == "keep" {
+		level = ""
+	}
+	return builder.Options{
+		Version:          release,
+		Output:           file,
+		Force:            f.force,
+		Registry:         f.registry,
+		InsecureRegistry: f.insecureRegistry,
+		Platform:         f.platform,
+		Installer:        f.installer,
+		InstallerBase:    f.installerBase,
+		Components:       f.components,
+		CatalogFiles:     f.catalogs,
+		CacheDir:         f.cache,
+		Jobs:             f.jobs,
+		Compression:      f.compression,
+		Level:            level,
+		Split:            f.split,
+		Stub:             f.stub,
+		BuilderVersion:   version,
+	}, jsonOut, nil
+}
+
+// printBuild writes the summary of a build.
+func printBuild(w io.Writer, res *builder.Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	files := filepath.Base(res.File)
+	if len(res.Parts) > 0 {
+		var names []string
+		for _, p := range res.Parts {
+			names = append(names, filepath.Base(p.Path))
+		}
+		files = strings.Join(names, " ")
+	}
+	fmt.Fprintf(tw, "Wrote:\t%s (%s)\n", files, humanBytes(res.Size))
+	fmt.Fprintf(tw, "In:\t%s\n", filepath.Dir(res.File))
+	fmt.Fprintf(tw, "sha256:\t%s (also in %s)\n", res.SHA256, filepath.Base(res.ChecksumFile))
+	fmt.Fprintf(tw, "Harbor release:\t%s\n", res.Release)
+	fmt.Fprintf(tw, "Upgrades from:\t%s\n", strings.Join(res.FromVersions, ", "))
+	fmt.Fprintf(tw, "Components:\t%s\n", strings.Join(res.Components, ", "))
+	fmt.Fprintf(tw, "Images:\t%d, layers %s\n", len(res.Images), res.Compression)
+	fmt.Fprintf(tw, "Installer:\t%s\n", res.Installer.Source)
+	c := res.Cache
+	fmt.Fprintf(tw, "Cache:\t%d blobs fetched (%s), %d reused, %d damaged and refetched, %d layers recompressed\n",
+		c.BlobsFetched, humanBytes(c.BytesFetched), c.BlobsReused, c.BlobsCorrupt, c.Recompressed)
+	fmt.Fprintf(tw, "Time:\t%.1fs\n", res.Seconds)
+	tw.Flush()
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/harborbundle/bundle/selfextract"
+	"github.com/harborbundle/bundle/upgrade"
+	"github.com/spf13/pflag"
+)
+
+func TestUpgradeFlagsParse(t *testing.T) {
+	f := &upgradeFlags{}
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	f.bind(fs)
+	err := fs.Parse([]string{"--yes", "--dry-run", "-o", "json", "--harbor-dir", "/opt/harbor", "--backup-dir", "/b",
+		"--components", "clair, notary", "--health-timeout", "5m", "--no-rollback", "--resume", "-q"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.yes || !f.dryRun || f.output != "json" || f.harborDir != "/opt/harbor" || f.backupDir != "/b" ||
+		f.healthTimeout != 5*time.Minute || !f.noRollback || !f.resume || !f.quiet {
+		t.Errorf("parsed %+v", f)
+	}
+	if got := splitList(f.components); !reflect.DeepEqual(got, []string{"clair", "notary"}) {
+		t.Errorf("components %v", got)
+	}
+	d := &upgradeFlags{}
+	fs = pflag.NewFlagSet("x", pflag.ContinueOnError)
+	d.bind(fs)
+	fs.Parse(nil)
+	if d.backupDir != upgrade.DefaultBackupDir || d.healthTimeout != upgrade.DefaultHealthTimeout || d.yes || d.output != "text" {
+		t.Errorf("defaults %+v", d)
+	}
+}
+
+// runAsBundle runs the .run's command line with a stand-in attached bundle (these verbs read
+// only the journal).
+func runAsBundle(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	saved := openSelf
+	openSelf = func() (*selfextract.Bundle, error) { return &selfextract.Bundle{Path: "x.run"}, nil }
+	defer func() { openSelf = saved }()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestStatusAndRollbackWithoutBackups(t *testing.T) {
+	dir := t.TempDir()
+	code, out, _ := runAsBundle(t, "status", "--backup-dir", dir)
+	if code != 0 || !strings.Contains(out, "No upgrade recorded") {
+		t.Errorf("status: %d %q", code, out)
+	}
+	code, out, _ = runAsBundle(t, "status", "--backup-dir", dir, "-o", "json")
+	var st map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st["backup_dir"] != dir {
+		t.Errorf("status json: %d %q", code, out)
+	}
+	code, _, errs := runAsBundle(t, "rollback", "--yes", "--backup-dir", dir)
+	if code != 2 || !strings.Contains(errs, "no upgrade to roll back") {
+		t.Errorf("rollback: %d %q", code, errs)
+	}
+	code, _, errs = runAsBundle(t, "rollback", "--yes", "--backup-dir", dir, "--backup", "../etc")
+	if code != 2 || !strings.Contains(errs, "--backup") {
+		t.Errorf("rollback ../etc: %d %q", code, errs)
+	}
+}
+
+func TestStatusShowsAnInterruptedUpgrade(t *testing.T) {
+	dir := t.TempDir()
+	id := "20261125-180000-v1.9.4-to-v1.10.0"
+	os.Mkdir(filepath.Join(dir, id), 0o700)
+	j := `{"id":"` + id + `","state":"running","from":"v1.9.4","to":"v1.10.0","install_dir":"/opt/harbor",
+		"steps":[{"name":"stop","status":"done"},{"name":"backup","status":"started"}],"created":"2026-11-25T18:00:00Z"}`
+	os.WriteFile(filepath.Join(dir, id, upgrade.JournalName), []byte(j), 0o600)
+	code, out, _ := runAsBundle(t, "status", "--backup-dir", dir)
+	for _, want := range []string{id, "state running", "backup   started", "--resume", "rollback --backup " + id, "never deleted automatically"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	if code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	// A rollback elsewhere than where the backup says refuses before asking.
+	code, _, errs := runAsBundle(t, "rollback", "--backup-dir", dir, "--harbor-dir", "/srv/other")
+	if code != 2 || !strings.Contains(errs, "/opt/harbor") {
+		t.Errorf("rollback --harbor-dir mismatch: %d %q", code, errs)
+	}
+	// Off a terminal without --yes: refuses, nothing done.
+	code, _, errs = runAsBundle(t, "rollback", "--backup-dir", dir)
+	if code != 2 || !strings.Contains(errs, "--yes") {
+		t.Errorf("rollback without --yes: %d %q", code, errs)
+	}
+}
+
+func TestUpgradeKeyIsRefused(t *testing.T) {
+	code, _, errs := runAsBundle(t, "--key", "x.pub", "--dry-run")
+	if code != 2 || !strings.Contains(errs, "--key") {
+		t.Errorf("--key: %d %q", code, errs)
+	}
+}

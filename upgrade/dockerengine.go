@@ -1,0 +1,85 @@
+package upgrade
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+
+	"github.com/harborbundle/bundle/internal/docker"
+)
+
+// NewDockerEngine is the Engine of the real docker and docker-compose CLIs; every command line
+// and its output goes to log (nil discards).
+func NewDockerEngine(log io.Writer) Engine {
+	return &dockerEngine{r: &docker.Runner{Log: log}}
+}
+
+type dockerEngine struct{ r *docker.Runner }
+
+func (e *dockerEngine) Version(ctx context.Context) (string, error) { return e.r.Version(ctx) }
+
+func (e *dockerEngine) ComposeVersion(ctx context.Context) (string, error) {
+	return e.r.ComposeVersion(ctx)
+}
+
+// RootDir asks the engine when internal/docker can; docker's default otherwise.
+func (e *dockerEngine) RootDir(ctx context.Context) (string, error) {
+	if rd, ok := any(e.r).(interface {
+		RootDir(context.Context) (string, error)
+	}); ok {
+		return rd.RootDir(ctx)
+	}
+	return "/var/lib/docker", nil
+}
+
+func (e *dockerEngine) Containers(ctx context.Context, labels ...string) ([]Container, error) {
+	var filters []string
+	for _, l := range labels {
+		filters = append(filters, "label="+l)
+	}
+	cs, err := e.r.PS(ctx, filters...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Container, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, Container{ID: c.ID, Name: c.Name, Image: c.Image, State: c.State, Health: c.Health, Labels: c.Labels})
+	}
+	return out, nil
+}
+
+func (e *dockerEngine) ImageID(ctx context.Context, ref string) (string, error) {
+	id, err := e.r.ImageInspect(ctx, ref)
+	if errors.Is(err, docker.ErrNoSuchImage) {
+		return "", nil
+	}
+	return id, err
+}
+
+func (e *dockerEngine) Load(ctx context.Context, r io.Reader) error {
+	_, err := e.r.Load(ctx, r)
+	return err
+}
+
+func (e *dockerEngine) Run(ctx context.Context, s RunSpec) error {
+	o := docker.RunOptions{Image: s.Image, Args: s.Args, Env: s.Env, Network: s.Network, Remove: true,
+		Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr}
+	for _, m := range s.Mounts {
+		o.Mounts = append(o.Mounts, docker.Mount{Source: m.Host, Target: m.Container, ReadOnly: m.ReadOnly})
+	}
+	return e.r.Run(ctx, o)
+}
+
+func (e *dockerEngine) Compose(ctx context.Context, dir string, args ...string) error {
+	_, err := e.r.Compose(ctx, dir, args...)
+	return err
+}
+
+func (e *dockerEngine) Logs(ctx context.Context, container string, tail int) (string, error) {
+	t := ""
+	if tail > 0 {
+		t = strconv.Itoa(tail)
+	}
+	return e.r.Logs(ctx, container, t)
+}

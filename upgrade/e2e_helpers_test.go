@@ -1,0 +1,193 @@
+package upgrade
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/harborbundle/bundle/builder"
+	"github.com/harborbundle/bundle/internal/fakeharbor"
+)
+
+// The end-to-end tests run the real .run, built once per test binary by the real builder from
+// the fake Harbor's registry, against fake Harbors installed on the machine's Docker engine.
+
+var (
+	artifactsDir string // per test binary; removed by TestMain
+	runOnce      sync.Once
+	runPath      string
+	runErr       error
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "upgrade-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	artifactsDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// bundleRun returns the path of harbor-upgrade-1.10.run (all components), building it on first use.
+func bundleRun(t *testing.T) string {
+	t.Helper()
+	runOnce.Do(func() { runPath, runErr = buildRun(artifactsDir) })
+	if runErr != nil {
+		t.Fatalf("building the .run: %v", runErr)
+	}
+	return runPath
+}
+
+func buildRun(dir string) (string, error) {
+	ctx := context.Background()
+	start := time.Now()
+	stub := filepath.Join(dir, "bundle")
+	mod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", err
+	}
+	build := exec.Command("go", "build", "-trimpath", "-o", stub, "./cmd/bundle")
+	build.Dir = filepath.Dir(strings.TrimSpace(string(mod)))
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/bundle: %v\n%s", err, out)
+	}
+	srv, err := fakeharbor.Start(ctx, fakeharbor.Options{Versions: []string{"v1.10.0"}})
+	if err != nil {
+		return "", err
+	}
+	defer srv.Close()
+	run := filepath.Join(dir, "harbor-upgrade-1.10.run")
+	_, err = builder.Build(ctx, builder.Options{
+		Version: "v1.10.0", Output: run, Registry: srv.RegistryAddr, InsecureRegistry: true,
+		Installer: srv.InstallerURL("v1.10.0", false), CacheDir: filepath.Join(dir, "cache"),
+		Stub: stub, BuilderVersion: "e2e-test",
+	})
+	if err != nil {
+		return "", fmt.Errorf("building the bundle: %w", err)
+	}
+	os.RemoveAll(filepath.Join(dir, "cache"))
+	fmt.Fprintf(os.Stderr, "upgrade e2e: built %s in %s\n", run, time.Since(start).Round(time.Millisecond))
+	return run, nil
+}
+
+// runResult is one run of the .run.
+type runResult struct {
+	code           int
+	stdout, stderr string
+}
+
+func (r runResult) String() string {
+	return fmt.Sprintf("exit %d\n--- stdout\n%s\n--- stderr\n%s", r.code, r.stdout, r.stderr)
+}
+
+// runBundle runs the .run (or `rollback`, `status`...) as a user would.
+func runBundle(t *testing.T, run string, args ...string) runResult {
+	t.Helper()
+	cmd := exec.Command(run, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := runResult{stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		res.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running %s: %v", run, err)
+	}
+	t.Logf("$ %s %s -> exit %d", filepath.Base(run), strings.Join(args, " "), res.code)
+	return res
+}
+
+// hostState is what a refusal must leave exactly as it was.
+type hostState struct {
+	installDir, database, secret, dataVolume *TreeManifest
+	images                                   []string
+	containers                               []string
+}
+
+func snapshot(t *testing.T, h *fakeharbor.Harbor) *hostState {
+	t.Helper()
+	ctx := context.Background()
+	s := &hostState{}
+	var err error
+	for _, x := range []struct {
+		dst  **TreeManifest
+		path string
+	}{{&s.installDir, h.Dir}, {&s.database, filepath.Join(h.DataVolume, "database")},
+		{&s.secret, filepath.Join(h.DataVolume, "secret")}, {&s.dataVolume, h.DataVolume}} {
+		if *x.dst, err = ScanTree(x.path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	imgs, err := h.Docker.Images(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range imgs {
+		if strings.HasPrefix(i.Repository, "goharbor/") { // other packages' tests add and remove their own
+			s.images = append(s.images, i.Ref()+"@"+i.ID)
+		}
+	}
+	sort.Strings(s.images)
+	cs, err := h.Docker.PS(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.Labels[fakeharbor.LabelFake] != "" {
+			s.containers = append(s.containers, c.ID+" "+c.Name+" "+c.State)
+		}
+	}
+	sort.Strings(s.containers)
+	return s
+}
+
+// dataOnly compares without times for trees a running service keeps touching.
+func assertUnchanged(t *testing.T, before, after *hostState) {
+	t.Helper()
+	for _, x := range []struct {
+		name string
+		a, b *TreeManifest
+	}{{"install dir", before.installDir, after.installDir}, {"database", before.database, after.database},
+		{"secret", before.secret, after.secret}, {"data_volume", before.dataVolume, after.dataVolume}} {
+		if d := DiffTrees(x.a, x.b, TreeDiffOptions{}); len(d) > 0 {
+			t.Errorf("%s changed: %s", x.name, strings.Join(d, "\n  "))
+		}
+	}
+	if strings.Join(before.images, "\n") != strings.Join(after.images, "\n") {
+		t.Errorf("image list changed:\nbefore %v\nafter  %v", before.images, after.images)
+	}
+	if strings.Join(before.containers, "\n") != strings.Join(after.containers, "\n") {
+		t.Errorf("containers changed:\nbefore %v\nafter  %v", before.containers, after.containers)
+	}
+}
+
+// readJournalOf returns the only journal under backupDir.
+func readJournalOf(t *testing.T, backupDir string) *Journal {
+	t.Helper()
+	js, err := Journals(backupDir)
+	if err != nil || len(js) != 1 {
+		t.Fatalf("journals in %s: %d, %v", backupDir, len(js), err)
+	}
+	return js[0]
+}
+
+func jsonReport(t *testing.T, out string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("-o json output is not JSON: %v\n%s", err, out)
+	}
+	return m
+}

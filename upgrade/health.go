@@ -1,0 +1,175 @@
+package upgrade
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// healthWait is one wait for a Harbor install to be up on a version.
+type healthWait struct {
+	eng      Engine
+	db       DBChecker
+	install  *Install // Dir, DataVolume, ports
+	version  string   // "v1.10.0"
+	timeout  time.Duration
+	interval time.Duration
+	out      io.Writer
+}
+
+// health waits for the new Harbor.
+func (u *Upgrade) health(ctx context.Context) error {
+	j := u.journal
+	in := &Install{Dir: j.InstallDir, DataVolume: j.DataVolume, HTTPPort: j.HTTPPort, HTTPSPort: j.HTTPSPort}
+	return healthWait{eng: u.o.Engine, db: u.o.DBChecker, install: in, version: j.To,
+		timeout: u.o.HealthTimeout, interval: u.o.HealthInterval, out: u.o.Out}.run(ctx)
+}
+
+// run polls until every container of the install is running and healthy and /api/systeminfo
+// reports the version, or the timeout passes, or the database turns out dirty (core would
+// crash-loop forever: no point waiting).
+func (h healthWait) run(ctx context.Context) error {
+	start := time.Now()
+	deadline := start.Add(h.timeout)
+	lastReport := start
+	var why string
+	for {
+		ok, reason, err := h.once(ctx)
+		if err != nil {
+			return err
+		}
+		if ok {
+			fmt.Fprintf(h.out, "    Harbor %s healthy after %s\n", h.version, time.Since(start).Round(time.Second))
+			return nil
+		}
+		why = reason
+		if time.Now().After(deadline) {
+			return fmt.Errorf("Harbor %s not healthy after %s: %s", h.version, h.timeout, why)
+		}
+		if time.Since(lastReport) >= 15*time.Second {
+			fmt.Fprintf(h.out, "    waiting for Harbor %s: %s elapsed, %s\n", h.version, time.Since(start).Round(time.Second), why)
+			lastReport = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(h.interval):
+		}
+	}
+}
+
+// once checks one time; reason says what is not ready yet.
+func (h healthWait) once(ctx context.Context) (ok bool, reason string, err error) {
+	cs, err := h.eng.Containers(ctx, LabelWorkingDir+"="+h.install.Dir)
+	if err != nil {
+		return false, "", err
+	}
+	if len(cs) == 0 {
+		return false, "no containers", nil
+	}
+	h.install.Containers = cs
+	if h.db != nil {
+		if err := h.db.CheckDB(ctx, h.install); err != nil {
+			return false, "", err
+		}
+	}
+	var waiting []string
+	for _, c := range cs {
+		switch {
+		case c.State != "running":
+			waiting = append(waiting, c.Name+" "+c.State)
+		case c.Health != "" && c.Health != "healthy":
+			waiting = append(waiting, c.Name+" "+c.Health)
+		}
+	}
+	if len(waiting) > 0 {
+		sort.Strings(waiting)
+		return false, strings.Join(waiting, ", "), nil
+	}
+	got, err := systemInfoVersion(ctx, h.install)
+	if err != nil {
+		return false, "/api/systeminfo: " + err.Error(), nil
+	}
+	if !sameRelease(got, h.version) {
+		return false, fmt.Sprintf("/api/systeminfo reports %s", got), nil
+	}
+	return true, "", nil
+}
+
+// sameRelease: harbor_version "v1.10.0-f3e11715" is release "v1.10.0".
+func sameRelease(harborVersion, release string) bool {
+	return harborVersion == release || strings.HasPrefix(harborVersion, release+"-")
+}
+
+// loopbackClient talks only to 127.0.0.1, never through a proxy from the environment: the
+// upgrade must not open a single connection off the host.
+var loopbackClient = &http.Client{
+	Timeout: 5 * time.Second,
+	Transport: &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			_, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp4", net.JoinHostPort("127.0.0.1", port))
+		},
+		// Harbor's certificate names its public hostname, not 127.0.0.1; this only reads a
+		// version string from our own host.
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+	},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// systemInfoVersion reads harbor_version from /api/systeminfo (1.x) or /api/v2.0/systeminfo.
+func systemInfoVersion(ctx context.Context, in *Install) (string, error) {
+	var urls []string
+	if in.HTTPPort > 0 {
+		urls = append(urls, "http://127.0.0.1:"+strconv.Itoa(in.HTTPPort))
+	}
+	if in.HTTPSPort > 0 {
+		urls = append(urls, "https://127.0.0.1:"+strconv.Itoa(in.HTTPSPort))
+	}
+	var lastErr error = fmt.Errorf("no http or https port configured")
+	for _, base := range urls {
+		for _, path := range []string{"/api/systeminfo", "/api/v2.0/systeminfo"} {
+			v, err := getVersion(ctx, base+path)
+			if err == nil {
+				return v, nil
+			}
+			lastErr = err
+		}
+	}
+	return "", lastErr
+}
+
+func getVersion(ctx context.Context, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := loopbackClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s", resp.Status)
+	}
+	var info struct {
+		HarborVersion string `json:"harbor_version"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info); err != nil {
+		return "", err
+	}
+	return info.HarborVersion, nil
+}

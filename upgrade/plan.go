@@ -1,0 +1,166 @@
+package upgrade
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Plan is what an upgrade will do, shown before anything changes (and all a --dry-run does).
+type Plan struct {
+	From    string    `json:"from"`
+	To      string    `json:"to"`
+	Bundle  BundleRef `json:"bundle"`
+	Install *Install  `json:"install"`
+	// BackupDir is the parent of the backup; the upgrade's own directory is created under it.
+	BackupDir    string        `json:"backup_dir"`
+	BackupBytes  int64         `json:"backup_bytes"` // space the backup needs, margin included
+	BackupFree   int64         `json:"backup_free"`
+	ImagesToLoad []string      `json:"images_to_load"`
+	ImagesLoaded []string      `json:"images_present"` // already on the host with the right ID
+	ImageBytes   int64         `json:"image_bytes"`    // uncompressed size of ImagesToLoad
+	InstallFlags []string      `json:"install_flags"`
+	Steps        []PlanStep    `json:"steps"`
+	Checks       []Check       `json:"checks"`
+	Notes        []string      `json:"notes"`
+	HealthWait   time.Duration `json:"health_timeout_ns"`
+	Rollback     bool          `json:"automatic_rollback"`
+	Resume       *ResumePoint  `json:"resume,omitempty"`
+}
+
+// PlanStep is one step as the plan explains it.
+type PlanStep struct {
+	Name    string `json:"name"`
+	Does    string `json:"does"`
+	Skipped bool   `json:"skipped,omitempty"` // already done (resume)
+}
+
+// ResumePoint describes an interrupted upgrade being resumed.
+type ResumePoint struct {
+	ID       string `json:"id"`
+	LastStep string `json:"last_step"`
+	Status   string `json:"status"`
+}
+
+// Check is one preflight check.
+type Check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+	// Warn marks a passed check the administrator should read anyway.
+	Warn bool `json:"warn,omitempty"`
+}
+
+// Failed lists the failed checks.
+func (p *Plan) Failed() []Check {
+	var out []Check
+	for _, c := range p.Checks {
+		if !c.OK {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// WriteJSON writes the plan as JSON.
+func (p *Plan) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(p)
+}
+
+// WriteText writes the plan for a person to read before confirming.
+func (p *Plan) WriteText(w io.Writer) error {
+	var b strings.Builder
+	in := p.Install
+	fmt.Fprintf(&b, "Upgrade Harbor %s -> %s\n", p.From, p.To)
+	state := "not running"
+	if in.Running {
+		state = "running"
+	}
+	fmt.Fprintf(&b, "  install dir   %s (found from %s; Harbor %s)\n", in.Dir, in.DirFrom, state)
+	fmt.Fprintf(&b, "  data volume   %s\n", in.DataVolume)
+	fmt.Fprintf(&b, "  components    %s\n", componentsText(in.Components, p.InstallFlags))
+	fmt.Fprintf(&b, "  backup        under %s: needs %s, %s free\n", p.BackupDir, humanBytes(p.BackupBytes), humanBytes(p.BackupFree))
+	fmt.Fprintf(&b, "  images        %d to load (%s uncompressed), %d already present\n", len(p.ImagesToLoad), humanBytes(p.ImageBytes), len(p.ImagesLoaded))
+	fmt.Fprintf(&b, "  bundle        %s (manifest sha256 %s)\n", p.Bundle.Path, short(p.Bundle.ManifestSHA256))
+	if p.Resume != nil {
+		fmt.Fprintf(&b, "  resuming      %s, stopped at step %s (%s)\n", p.Resume.ID, p.Resume.LastStep, p.Resume.Status)
+	}
+	b.WriteString("\nSteps:\n")
+	for i, s := range p.Steps {
+		mark := ""
+		if s.Skipped {
+			mark = " (done already)"
+		}
+		fmt.Fprintf(&b, "  %d. %-8s %s%s\n", i+1, s.Name, s.Does, mark)
+	}
+	if p.Rollback {
+		fmt.Fprintf(&b, "  On any failure from step 1 on: automatic rollback to %s from the backup.\n", p.From)
+	} else {
+		b.WriteString("  On failure: NO automatic rollback (--no-rollback); run `rollback` yourself.\n")
+	}
+	b.WriteString("\nChecks:\n")
+	for _, c := range p.Checks {
+		mark := "ok  "
+		switch {
+		case !c.OK:
+			mark = "FAIL"
+		case c.Warn:
+			mark = "warn"
+		}
+		fmt.Fprintf(&b, "  %s  %-14s %s\n", mark, c.Name, c.Detail)
+	}
+	if len(p.Notes) > 0 {
+		b.WriteString("\nNotes:\n")
+		for _, n := range p.Notes {
+			fmt.Fprintf(&b, "  - %s\n", n)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func componentsText(comps, flags []string) string {
+	if len(comps) == 0 {
+		return "core only (install.sh without --with-* flags)"
+	}
+	return fmt.Sprintf("%s (install.sh %s)", strings.Join(comps, ", "), strings.Join(flags, " "))
+}
+
+func short(sum string) string {
+	if len(sum) > 12 {
+		return sum[:12]
+	}
+	return sum
+}
+
+// humanBytes formats n in binary units: "12.3 MiB".
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// planSteps explains each changing step with the paths it touches.
+func planSteps(p *Plan, migrator string) []PlanStep {
+	in := p.Install
+	flags := strings.Join(p.InstallFlags, " ")
+	return []PlanStep{
+		{Name: StepStop, Does: fmt.Sprintf("docker-compose down in %s (data kept: never -v)", in.Dir)},
+		{Name: StepBackup, Does: fmt.Sprintf("move %s into the backup; copy %s/database and %s/secret (owners, modes, times, xattrs kept; checksummed)", in.Dir, in.DataVolume, in.DataVolume)},
+		{Name: StepLoad, Does: fmt.Sprintf("docker load %d images from this bundle, check every image ID", len(p.ImagesToLoad))},
+		{Name: StepMigrate, Does: fmt.Sprintf("lay out the %s installer in %s, migrate harbor.yml %s -> the %s format with %s (--network none)", p.To, in.Dir, in.ConfigVersion, p.To, migrator)},
+		{Name: StepInstall, Does: strings.TrimSpace("./install.sh " + flags)},
+		{Name: StepHealth, Does: fmt.Sprintf("wait up to %s for every container healthy and /api/systeminfo reporting %s", p.HealthWait, p.To)},
+	}
+}

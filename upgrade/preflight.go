@@ -1,0 +1,399 @@
+package upgrade
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/harborbundle/bundle/harbor"
+	"github.com/harborbundle/bundle/payload"
+	"golang.org/x/sys/unix"
+)
+
+// Minimum tool versions Harbor 1.x's install.sh accepts.
+const (
+	minDocker  = "17.06"
+	minCompose = "1.18"
+)
+
+// PreflightError lists every failed check; nothing was changed.
+type PreflightError struct{ Failed []Check }
+
+func (e *PreflightError) Error() string {
+	var parts []string
+	for _, c := range e.Failed {
+		parts = append(parts, c.Name+": "+c.Detail)
+	}
+	return "refusing to upgrade, nothing was changed: " + strings.Join(parts, "; ")
+}
+
+// ExitCode: refused before any change.
+func (e *PreflightError) ExitCode() int { return 2 }
+
+// facts are what preflight measured; evaluate turns them into checks. Split so that every
+// decision can be tested without Docker.
+type facts struct {
+	in       *Install
+	manifest *payload.Manifest
+	// components the new install will use, and an error when the bundle cannot provide them.
+	components    []string
+	componentsErr error
+	docker        string
+	dockerErr     error
+	compose       string
+	composeErr    error
+	euid          int
+	backupNeed    int64
+	backupFree    int64
+	backupErr     error
+	imagesNeed    int64
+	imagesFree    int64
+	imagesErr     error
+	configErr     error
+	missingOld    []string
+	dbErr         error
+	lockErr       error
+	busyPorts     []int
+	openJournal   *Journal
+}
+
+// evaluate decides every check from the facts; all of them, so one run names every problem.
+func evaluate(f *facts) []Check {
+	var cs []Check
+	add := func(name string, err error, okDetail string) {
+		if err != nil {
+			cs = append(cs, Check{Name: name, Detail: err.Error()})
+			return
+		}
+		cs = append(cs, Check{Name: name, OK: true, Detail: okDetail})
+	}
+	add("upgrade path", pathErr(f.in.Version, f.manifest), fmt.Sprintf("%s -> %s is supported by this bundle", f.in.Version, f.manifest.Release))
+	add("components", f.componentsErr, componentsText(f.components, flagsFor(f.components)))
+	add("docker", versionErr("docker", f.docker, f.dockerErr, minDocker), f.docker+" (>= "+minDocker+")")
+	add("docker-compose", versionErr("docker-compose", f.compose, f.composeErr, minCompose), f.compose+" (>= "+minCompose+")")
+	var rootErr error
+	if f.euid != 0 {
+		rootErr = errors.New("must run as root (it stops containers, moves the install dir and restores owners); run it with sudo")
+	}
+	add("root", rootErr, "running as root")
+	add("backup space", spaceErr("the backup", f.backupNeed, f.backupFree, f.backupErr, "--backup-dir"), fmt.Sprintf("needs %s, %s free", humanBytes(f.backupNeed), humanBytes(f.backupFree)))
+	add("image space", spaceErr("the images", f.imagesNeed, f.imagesFree, f.imagesErr, "docker's root dir"), fmt.Sprintf("needs %s, %s free", humanBytes(f.imagesNeed), humanBytes(f.imagesFree)))
+	add("harbor.yml", f.configErr, "parses and has every key the migrator needs")
+	var oldErr error
+	if len(f.missingOld) > 0 {
+		oldErr = fmt.Errorf("the images of the running %s are missing locally (%s); a rollback would need them: load them from its offline installer (docker load -i harbor.%s.tar.gz) and run again",
+			f.in.Version, strings.Join(f.missingOld, ", "), f.in.Version)
+	}
+	add("old images", oldErr, fmt.Sprintf("all %d images of %s present (rollback needs them)", len(f.in.Images), f.in.Version))
+	add("database", f.dbErr, "no dirty schema migration")
+	add("lock", f.lockErr, "no other upgrade running")
+	var portErr error
+	if len(f.busyPorts) > 0 {
+		portErr = fmt.Errorf("port(s) %s are used by something other than Harbor; free them and run again", joinInts(f.busyPorts))
+	}
+	add("ports", portErr, "the ports Harbor needs are free once it is stopped")
+	var jErr error
+	if j := f.openJournal; j != nil {
+		jErr = openJournalErr(j)
+	}
+	add("journal", jErr, "no unfinished upgrade")
+	return cs
+}
+
+// pathErr allows exactly the versions the bundle says it upgrades from.
+func pathErr(installed string, m *payload.Manifest) error {
+	iv, err := harbor.ParseVersion(installed)
+	if err != nil {
+		return err
+	}
+	tv, err := harbor.ParseVersion(m.Release)
+	if err != nil {
+		return err
+	}
+	switch c := iv.Compare(tv); {
+	case c == 0:
+		return &harbor.AlreadyInstalledError{Version: m.Release}
+	case c > 0:
+		return &harbor.PathError{From: installed, To: m.Release, Reason: "Harbor does not support downgrades; to go back, use `rollback` with the backup taken before the upgrade"}
+	}
+	for _, f := range m.FromVersions {
+		if fv, err := harbor.ParseVersion(f); err == nil && fv == iv {
+			return nil
+		}
+	}
+	oldest := oldestFrom(m.FromVersions)
+	e := &harbor.PathError{From: installed, To: m.Release, Reason: "this bundle upgrades from " + strings.Join(m.FromVersions, ", ")}
+	if oldest != nil && iv.Compare(*oldest) < 0 {
+		e.Via = []string{fmt.Sprintf("v%d.%d.x", oldest.Major, oldest.Minor)}
+	}
+	return e
+}
+
+func oldestFrom(vs []string) *harbor.Version {
+	var out *harbor.Version
+	for _, s := range vs {
+		v, err := harbor.ParseVersion(s)
+		if err == nil && (out == nil || v.Compare(*out) < 0) {
+			out = &v
+		}
+	}
+	return out
+}
+
+func versionErr(tool, have string, err error, min string) error {
+	if err != nil {
+		return fmt.Errorf("%s is not usable: %v", tool, err)
+	}
+	hv, err := harbor.ParseVersion(looseVersion(have))
+	mv, _ := harbor.ParseVersion(looseVersion(min))
+	if err != nil {
+		return fmt.Errorf("cannot read the %s version %q", tool, have)
+	}
+	if hv.Compare(mv) < 0 {
+		return fmt.Errorf("%s %s is too old: Harbor's install.sh needs %s or newer", tool, have, min)
+	}
+	return nil
+}
+
+// looseVersion turns "17.06.2-ce", "20.10.24+dfsg1" or "1.18" into a three-part version.
+func looseVersion(s string) string {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "v")
+	if i := strings.IndexAny(s, "-+ ,"); i >= 0 {
+		s = s[:i]
+	}
+	parts := strings.Split(s, ".")
+	for len(parts) < 3 {
+		parts = append(parts, "0")
+	}
+	for i, p := range parts[:3] {
+		n, _ := strconv.Atoi(p) // "06" -> 6
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts[:3], ".")
+}
+
+func spaceErr(what string, need, free int64, err error, where string) error {
+	if err != nil {
+		return fmt.Errorf("cannot measure free space for %s: %v", what, err)
+	}
+	if need > free {
+		return fmt.Errorf("%s needs %s but only %s is free; free space or choose another %s", what, humanBytes(need), humanBytes(free), where)
+	}
+	return nil
+}
+
+func joinInts(ns []int) string {
+	var s []string
+	for _, n := range ns {
+		s = append(s, strconv.Itoa(n))
+	}
+	return strings.Join(s, ", ")
+}
+
+func flagsFor(components []string) []string {
+	var flags []string
+	for _, c := range components {
+		flags = append(flags, "--with-"+c)
+	}
+	return flags
+}
+
+// chooseComponents: the install's own by default, else the explicit list; either must be what
+// the bundle carries and what the new install.sh accepts.
+func chooseComponents(in *Install, m *payload.Manifest, want []string) ([]string, error) {
+	comps := in.Components
+	if len(want) > 0 {
+		comps = nil
+		for _, c := range want {
+			if c != "none" && c != harbor.Core {
+				comps = append(comps, c)
+			}
+		}
+	}
+	have := map[string]bool{}
+	for _, c := range m.Components {
+		have[c] = true
+	}
+	var missing []string
+	for _, c := range comps {
+		if !have[c] {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return comps, fmt.Errorf("this bundle does not carry %s (it has %s); build one with --components %s",
+			strings.Join(missing, ", "), strings.Join(m.Components, ", "), strings.Join(comps, ","))
+	}
+	flags := map[string]bool{}
+	for _, f := range m.InstallFlags {
+		flags[f] = true
+	}
+	for _, f := range flagsFor(comps) {
+		if !flags[f] {
+			return comps, fmt.Errorf("install.sh of %s does not accept %s", m.Release, f)
+		}
+	}
+	return comps, nil
+}
+
+// freeBytes is the space available to root under path (or its nearest existing parent).
+func freeBytes(path string) (int64, error) {
+	for {
+		var st unix.Statfs_t
+		err := unix.Statfs(path, &st)
+		if err == nil {
+			return int64(st.Bavail) * st.Bsize, nil
+		}
+		if !errors.Is(err, unix.ENOENT) || path == filepath.Dir(path) {
+			return 0, err
+		}
+		path = filepath.Dir(path)
+	}
+}
+
+// sameFilesystem reports whether a and b (or their nearest existing parents) share a device,
+// in which case moving the install dir into the backup is a rename and costs no space.
+func sameFilesystem(a, b string) bool {
+	da, errA := deviceOf(a)
+	db, errB := deviceOf(b)
+	return errA == nil && errB == nil && da == db
+}
+
+func deviceOf(path string) (uint64, error) {
+	for {
+		var st unix.Stat_t
+		err := unix.Stat(path, &st)
+		if err == nil {
+			return st.Dev, nil
+		}
+		if path == filepath.Dir(path) {
+			return 0, err
+		}
+		path = filepath.Dir(path)
+	}
+}
+
+// treeBytes sums the sizes of the regular files under root (0 when it does not exist).
+func treeBytes(root string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(root, func(_ string, d os.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// withMargin adds room for filesystem overhead and what grows meanwhile: 5%, at least 16 MiB.
+func withMargin(n int64) int64 {
+	m := n / 20
+	if m < 16<<20 {
+		m = 16 << 20
+	}
+	return n + m
+}
+
+// portFree reports whether nothing listens on port (tried on all addresses, as Harbor binds).
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// gatherPorts lists the ports the new Harbor needs that something else holds. While Harbor
+// runs its own proxy holds them, and they free up at stop.
+func busyPorts(in *Install) []int {
+	if in.Running {
+		return nil
+	}
+	var busy []int
+	for _, p := range []int{in.HTTPPort, in.HTTPSPort} {
+		if p > 0 && !portFree(p) {
+			busy = append(busy, p)
+		}
+	}
+	return busy
+}
+
+// configCheck: harbor.yml parses and carries what the migrator's templates read.
+func configCheck(in *Install, targetConfigVersion string) error {
+	if in.Legacy {
+		return fmt.Errorf("%s is a harbor.cfg (Harbor 1.7 or older); upgrade to v1.8.x first", in.ConfigPath())
+	}
+	c, err := harbor.ReadConfig(in.ConfigPath())
+	if err != nil {
+		return err
+	}
+	if targetConfigVersion == "" {
+		return nil
+	}
+	return c.CheckForMigrator(targetConfigVersion)
+}
+
+// gatherFacts measures everything preflight decides on. It changes nothing.
+func gatherFacts(ctx context.Context, o *Options, in *Install, m *payload.Manifest, targetConfig string) *facts {
+	f := &facts{in: in, manifest: m, euid: os.Geteuid()}
+	f.components, f.componentsErr = chooseComponents(in, m, o.Components)
+	f.docker, f.dockerErr = o.Engine.Version(ctx)
+	f.compose, f.composeErr = o.Engine.ComposeVersion(ctx)
+
+	need := int64(0)
+	for _, t := range []string{filepath.Join(in.DataVolume, "database"), filepath.Join(in.DataVolume, "secret")} {
+		n, err := treeBytes(t)
+		if err != nil {
+			f.backupErr = err
+		}
+		need += n
+	}
+	if !sameFilesystem(in.Dir, o.BackupDir) {
+		n, err := treeBytes(in.Dir)
+		if err != nil {
+			f.backupErr = err
+		}
+		need += n
+	}
+	f.backupNeed = withMargin(need)
+	if f.backupErr == nil {
+		f.backupFree, f.backupErr = freeBytes(o.BackupDir)
+	}
+	f.configErr = configCheck(in, targetConfig)
+	for _, ref := range oldImages(in) {
+		id, err := o.Engine.ImageID(ctx, ref)
+		if err != nil || id == "" {
+			f.missingOld = append(f.missingOld, ref)
+		}
+	}
+	if o.DBChecker != nil {
+		f.dbErr = o.DBChecker.CheckDB(ctx, in)
+	}
+	f.lockErr = CheckLock(o.BackupDir)
+	f.busyPorts = busyPorts(in)
+	return f
+}
+
+// oldImages are what a rollback runs: the install's images and its prepare image (install.sh
+// runs prepare; 1.7 had none).
+func oldImages(in *Install) []string {
+	imgs := append([]string(nil), in.Images...)
+	if !in.Legacy {
+		imgs = append(imgs, "goharbor/prepare:"+in.Version)
+	}
+	return imgs
+}

@@ -1,0 +1,165 @@
+package upgrade
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/harborbundle/bundle/harbor"
+	"github.com/harborbundle/bundle/payload"
+)
+
+func manifest110() *payload.Manifest {
+	return &payload.Manifest{
+		Release:      "v1.10.0",
+		FromVersions: []string{"v1.8.0", "v1.8.6", "v1.9.0", "v1.9.4"},
+		Components:   []string{"core", "notary", "clair", "chartmuseum"},
+		InstallFlags: []string{"--with-notary", "--with-clair", "--with-chartmuseum"},
+		Migration:    payload.Migration{Method: "harbor-migrator", Image: "goharbor/harbor-migrator:v1.10.0", Args: []string{"--cfg", "up"}},
+	}
+}
+
+// goodFacts is a host where everything is fine.
+func goodFacts() *facts {
+	in := &Install{Dir: "/opt/harbor", Version: "v1.9.4", ConfigVersion: "1.9.0", DataVolume: "/data",
+		HTTPPort: 80, Components: []string{"clair"}, Running: true, Images: []string{"goharbor/harbor-core:v1.9.4"}}
+	return &facts{in: in, manifest: manifest110(), components: []string{"clair"},
+		docker: "20.10.24+dfsg1", compose: "1.29.2", euid: 0,
+		backupNeed: 20 << 20, backupFree: 10 << 30, imagesNeed: 1 << 30, imagesFree: 10 << 30}
+}
+
+func failedNames(cs []Check) []string {
+	var out []string
+	for _, c := range cs {
+		if !c.OK {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+func TestEvaluateAllGood(t *testing.T) {
+	cs := evaluate(goodFacts())
+	if f := failedNames(cs); len(f) > 0 {
+		t.Fatalf("failed on a good host: %v\n%+v", f, cs)
+	}
+	if len(cs) < 12 {
+		t.Errorf("only %d checks", len(cs))
+	}
+}
+
+// Each bad fact fails exactly its own check, and the others still run: one run names every
+// problem.
+func TestEvaluateEachProblem(t *testing.T) {
+	cases := []struct {
+		check, want string
+		spoil       func(f *facts)
+	}{
+		{"upgrade path", "upgrade to v1.8.x first", func(f *facts) { f.in.Version = "v1.7.6" }},
+		{"upgrade path", "downgrades", func(f *facts) { f.in.Version = "v2.0.0" }},
+		{"upgrade path", "upgrades from", func(f *facts) { f.in.Version = "v1.9.5" }},
+		{"docker", "too old", func(f *facts) { f.docker = "17.03.2-ce" }},
+		{"docker", "not usable", func(f *facts) { f.dockerErr = errors.New("cannot connect") }},
+		{"docker-compose", "too old", func(f *facts) { f.compose = "1.17.1" }},
+		{"root", "sudo", func(f *facts) { f.euid = 1000 }},
+		{"backup space", "--backup-dir", func(f *facts) { f.backupFree = 1 << 20 }},
+		{"image space", "only", func(f *facts) { f.imagesFree = 1 << 20 }},
+		{"harbor.yml", "missing", func(f *facts) { f.configErr = errors.New("missing database.password") }},
+		{"old images", "docker load -i harbor.v1.9.4.tar.gz", func(f *facts) { f.missingOld = []string{"goharbor/harbor-core:v1.9.4"} }},
+		{"database", "dirty", func(f *facts) { f.dbErr = &DirtyDBError{Evidence: "x"} }},
+		{"lock", "is running", func(f *facts) { f.lockErr = &LockedError{Path: "/x/.lock"} }},
+		{"ports", "80", func(f *facts) { f.busyPorts = []int{80} }},
+		{"components", "does not carry", func(f *facts) { f.componentsErr = errors.New("this bundle does not carry trivy") }},
+		{"journal", "--resume", func(f *facts) { f.openJournal = &Journal{ID: "x", From: "v1.9.4", To: "v1.10.0", State: StateRunning} }},
+	}
+	for _, c := range cases {
+		f := goodFacts()
+		c.spoil(f)
+		cs := evaluate(f)
+		failed := failedNames(cs)
+		if len(failed) != 1 || failed[0] != c.check {
+			t.Errorf("%s: failed %v", c.check, failed)
+			continue
+		}
+		for _, ch := range cs {
+			if ch.Name == c.check && !strings.Contains(ch.Detail, c.want) {
+				t.Errorf("%s: detail %q lacks %q", c.check, ch.Detail, c.want)
+			}
+		}
+	}
+}
+
+func TestPathAlreadyInstalled(t *testing.T) {
+	var already *harbor.AlreadyInstalledError
+	if err := pathErr("v1.10.0", manifest110()); !errors.As(err, &already) {
+		t.Errorf("same version: %v", err)
+	}
+	if err := pathErr("1.8.6", manifest110()); err != nil {
+		t.Errorf("1.8.6: %v", err)
+	}
+}
+
+func TestLooseVersion(t *testing.T) {
+	for in, want := range map[string]string{"17.06.2-ce": "17.6.2", "20.10.24+dfsg1": "20.10.24", "1.18": "1.18.0", "v1.29.2": "1.29.2"} {
+		if got := looseVersion(in); got != want {
+			t.Errorf("%s -> %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestChooseComponents(t *testing.T) {
+	m := manifest110()
+	m.Components = []string{"core", "clair"}
+	in := &Install{Components: []string{"clair"}}
+	if c, err := chooseComponents(in, m, nil); err != nil || len(c) != 1 {
+		t.Errorf("default: %v %v", c, err)
+	}
+	in.Components = []string{"clair", "notary"}
+	if _, err := chooseComponents(in, m, nil); err == nil || !strings.Contains(err.Error(), "--components clair,notary") {
+		t.Errorf("bundle lacks notary: %v", err)
+	}
+	if c, err := chooseComponents(in, m, []string{"none"}); err != nil || len(c) != 0 {
+		t.Errorf("none: %v %v", c, err)
+	}
+}
+
+func TestPlanRendering(t *testing.T) {
+	f := goodFacts()
+	p := &Plan{From: "v1.9.4", To: "v1.10.0", Install: f.in, BackupDir: "/var/backups/harbor",
+		BackupBytes: 20 << 20, BackupFree: 10 << 30, ImagesToLoad: []string{"a", "b"}, ImageBytes: 300 << 20,
+		InstallFlags: []string{"--with-clair"}, Checks: evaluate(f), Rollback: true,
+		Notes: notes(f.in, "v1.10.0")}
+	p.Steps = planSteps(p, "goharbor/harbor-migrator:v1.10.0")
+	var b bytes.Buffer
+	if err := p.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"Upgrade Harbor v1.9.4 -> v1.10.0", "docker-compose down in /opt/harbor (data kept: never -v)",
+		"./install.sh --with-clair", "needs 20.0 MiB, 10.0 GiB free", "2 to load (300.0 MiB uncompressed)",
+		"automatic rollback to v1.9.4", "ok    docker", "roles are now combined"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "quota sync") {
+		t.Error("quota sync note on a 1.9 upgrade")
+	}
+	b.Reset()
+	if err := p.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back["from"] != "v1.9.4" || len(back["steps"].([]any)) != 6 || len(back["checks"].([]any)) != len(p.Checks) {
+		t.Errorf("json: %v", back)
+	}
+	f.in.Version = "v1.8.6"
+	if n := strings.Join(notes(f.in, "v1.10.0"), "\n"); !strings.Contains(n, "quota sync") || !strings.Contains(n, "uid 10000") || !strings.Contains(n, "Replication") {
+		t.Errorf("1.8 notes: %s", n)
+	}
+}
