@@ -21,7 +21,7 @@ build:
 # Debian tools the tests and benchmarks drive (installed only when missing: CI may be fresh).
 tools:
 	@missing=(); \
-	for t in strace:strace minisign:minisign skopeo:skopeo makeself:makeself; do \
+	for t in strace:strace minisign:minisign skopeo:skopeo makeself:makeself /usr/bin/time:time; do \
 	  command -v $${t%%:*} >/dev/null || missing+=($${t#*:}); \
 	done; \
 	if [ $${#missing[@]} -gt 0 ]; then \

@@ -154,7 +154,9 @@ func TestRunFileInfoListCheckExtract(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := validate.Image(img); err != nil {
+		// go-containerregistry's validate reads only gzip layers in full; for zstd it checks the
+		// structure, and `check` above has already hashed every blob against the manifest.
+		if err := validate.Image(img, validate.Fast); err != nil {
 			t.Errorf("%s: %v", d.Annotations["org.opencontainers.image.ref.name"], err)
 		}
 	}

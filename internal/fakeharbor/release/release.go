@@ -68,9 +68,12 @@ func Get(version string) (*Release, error) {
 
 // build assembles a release. nonRoot: from 1.9 most containers run as uid 10000.
 func build(v, cfg string, schema int, registryTag, notaryTag, clairTag, clairAdapterTag, chartTag string, nonRoot bool) *Release {
-	harborUser := ""
+	// Before 1.9 every container started as root: prepare had no /data mount, so docker created
+	// data/database and data/redis as root and the db and redis entrypoints chowned them to 999
+	// before dropping privileges. From 1.9 the images run as their service users.
+	harborUser, postgresUser := "", ""
 	if nonRoot {
-		harborUser = "10000:10000"
+		harborUser, postgresUser = "10000:10000", "999:999"
 	}
 	r := &Release{Version: v, ConfigVersion: cfg, SchemaVersion: schema}
 	add := func(repo, tag, component, role, service, container, user string) {
@@ -79,11 +82,11 @@ func build(v, cfg string, schema int, registryTag, notaryTag, clairTag, clairAda
 	add("goharbor/harbor-log", v, Core, "log", "log", "harbor-log", "")
 	add("goharbor/registry-photon", registryTag, Core, "registry", "registry", "registry", harborUser)
 	add("goharbor/harbor-registryctl", v, Core, "registryctl", "registryctl", "registryctl", harborUser)
-	add("goharbor/harbor-db", v, Core, "db", "postgresql", "harbor-db", "999:999")
+	add("goharbor/harbor-db", v, Core, "db", "postgresql", "harbor-db", postgresUser)
 	add("goharbor/harbor-core", v, Core, "core", "core", "harbor-core", harborUser)
 	add("goharbor/harbor-portal", v, Core, "portal", "portal", "harbor-portal", harborUser)
 	add("goharbor/harbor-jobservice", v, Core, "jobservice", "jobservice", "harbor-jobservice", harborUser)
-	add("goharbor/redis-photon", v, Core, "redis", "redis", "redis", "999:999")
+	add("goharbor/redis-photon", v, Core, "redis", "redis", "redis", postgresUser)
 	add("goharbor/nginx-photon", v, Core, "proxy", "proxy", "nginx", harborUser)
 	if v == "v1.7.6" {
 		add("goharbor/harbor-adminserver", v, Core, "adminserver", "adminserver", "harbor-adminserver", "")
