@@ -228,3 +228,17 @@ func BenchmarkColdDefault(b *testing.B) {
 		b.ReportMetric(d.Seconds(), "s/build")
 	}
 }
+
+// BenchmarkWarmDefault is a rebuild from a warm cache with the default compression, for
+// profiling.
+func BenchmarkWarmDefault(b *testing.B) {
+	srv := benchHarbor(b)
+	proxy := startProxy(b, "http://"+srv.RegistryAddr)
+	cache := b.TempDir()
+	benchBuild(b, srv, proxy, cache, nil)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, d := benchBuild(b, srv, proxy, cache, nil)
+		b.ReportMetric(d.Seconds(), "s/build")
+	}
+}

@@ -32,7 +32,11 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err := checkOutput(p.output, s); err != nil {
 		return nil, err
 	}
-	stubPath, err := stubPath(s)
+	stub, err := stubPath(s)
+	if err != nil {
+		return nil, err
+	}
+	src, err := installerSource(s, p.release)
 	if err != nil {
 		return nil, err
 	}
@@ -49,15 +53,11 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer cache.Close()
-	src, err := installerSource(s, p.release)
-	if err != nil {
-		return nil, err
-	}
 	inst, err := fetchInstaller(ctx, s, cache, p.release, src)
 	if err != nil {
 		return nil, err
 	}
-	res, err := write(ctx, s, p, client, cache, images, inst, stubPath)
+	res, err := write(ctx, s, p, client, cache, images, inst, stub)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,8 @@ func write(ctx context.Context, s *settings, p *plan, client *registryClient, ca
 		return nil, &InputError{fmt.Errorf("reading the stub binary %s: %w", stub, err)}
 	}
 	defer stubR.Close()
-	out, err := selfextract.Create(p.output, stubR, s.Force)
+	sg := newSigner(s.SignKey, s, p.output)
+	out, err := selfextract.Create(p.output, sg.teeReader(stubR), s.Force)
 	if err != nil {
 		if errors.Is(err, selfextract.ErrExists) {
 			return nil, &InputError{err}
@@ -135,7 +136,7 @@ func write(ctx context.Context, s *settings, p *plan, client *registryClient, ca
 	defer pl.stop()
 
 	level := payload.Level(s.Level)
-	pw := payload.NewWriter(out, payload.WriterOptions{
+	pw := payload.NewWriter(sg.tee(out), payload.WriterOptions{
 		Compression: s.Compression, Level: level, SpoolDir: cache.TempDir(), BuildTime: s.BuildTime,
 		Progress: prefixed{s.Progress, "write "},
 	})
@@ -156,13 +157,20 @@ func write(ctx context.Context, s *settings, p *plan, client *registryClient, ca
 	if err != nil {
 		return nil, fmt.Errorf("writing payload: %w", err)
 	}
-	whole, size, err := out.Commit(selfextract.Trailer{
+	trailer := selfextract.Trailer{
 		ManifestOffset: uint64(sum.ManifestOffset), ManifestLength: uint64(sum.ManifestLength), ManifestSHA256: sum.ManifestSHA256,
-	})
+	}
+	if err := sg.signTrailer(&trailer, out.PayloadOffset(), sum.Length); err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	whole, size, err := out.Commit(trailer)
 	if err != nil {
 		return nil, fmt.Errorf("finishing %s: %w", p.output, err)
 	}
 	res := newResult(p, sum.Manifest, inst, whole, size)
+	if res.SignatureFile, err = sg.writeDetached(res.File); err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
 	if err := finish(s, res, whole); err != nil {
 		return nil, err
 	}
@@ -177,7 +185,9 @@ func finish(s *settings, res *Result, whole [32]byte) error {
 		if parts, err = selfextract.Split(res.File, s.splitSize); err != nil {
 			return fmt.Errorf("splitting %s: %w", res.File, err)
 		}
-		res.Parts = parts
+		for _, p := range parts {
+			res.Parts = append(res.Parts, Part{Path: p.Path, Size: p.Size, SHA256: p.SHA256})
+		}
 	}
 	if err := selfextract.WriteChecksums(res.File, whole, parts); err != nil {
 		return fmt.Errorf("writing %s: %w", selfextract.ChecksumPath(res.File), err)

@@ -19,4 +19,7 @@
 //   - The payload is written image by image in a fixed order as soon as each is ready, through a
 //     temp file that is renamed into place only when complete: no partial .run ever carries the
 //     final name. With SOURCE_DATE_EPOCH set, the same inputs give the same bytes.
+//   - Signing (Options.SignKey) rides the same pass: the trailer gets a signature of the
+//     manifest's sha256, and the whole-file hash for NAME.run.minisig is fed as the file is
+//     written, so a multi-gigabyte bundle is never read back to be signed.
 package builder

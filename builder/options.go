@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/harborbundle/bundle/progress"
 	"github.com/harborbundle/bundle/selfextract"
+	"github.com/harborbundle/bundle/sign"
 )
 
 // Defaults, chosen by the benchmarks in this package (see bench_test.go and the report in
@@ -73,6 +74,9 @@ type Options struct {
 	// Stub is the executable the payload is attached to. Default: the running binary (without
 	// any payload it carries).
 	Stub string
+	// SignKey, when set, signs the bundle: the manifest's sha256 in the trailer and the whole
+	// file in NAME.run.minisig (minisign format).
+	SignKey *sign.SecretKey
 	// BuilderVersion is recorded in the manifest.
 	BuilderVersion string
 	// BuildTime is recorded in the manifest and on every payload entry. Default:

@@ -6,25 +6,34 @@ import (
 	"time"
 
 	"github.com/harborbundle/bundle/payload"
-	"github.com/harborbundle/bundle/selfextract"
 )
 
 // Result is what a build wrote, for the summary (and `-o json`).
 type Result struct {
-	File         string             `json:"file"` // the .run (removed when split: see Parts)
-	Parts        []selfextract.Part `json:"parts,omitempty"`
-	ChecksumFile string             `json:"checksumFile"`
-	Size         int64              `json:"size"`
-	SHA256       string             `json:"sha256"` // of the whole .run
-	Release      string             `json:"release"`
-	FromVersions []string           `json:"fromVersions"`
-	Components   []string           `json:"components"`
-	Compression  string             `json:"compression"` // "zstd default", "keep"
-	Images       []ImageResult      `json:"images"`
-	Installer    InstallerResult    `json:"installer"`
-	BuildTime    time.Time          `json:"buildTime"`
-	Seconds      float64            `json:"seconds"` // wall time of the build
-	Cache        CacheStats         `json:"cache"`
+	File         string `json:"file"` // the .run (removed when split: see Parts)
+	Parts        []Part `json:"parts,omitempty"`
+	ChecksumFile string `json:"checksumFile"`
+	// SignatureFile is NAME.run.minisig when the bundle was signed (its trailer then also
+	// carries a signature of the manifest).
+	SignatureFile string          `json:"signatureFile,omitempty"`
+	Size          int64           `json:"size"`
+	SHA256        string          `json:"sha256"` // of the whole .run
+	Release       string          `json:"release"`
+	FromVersions  []string        `json:"fromVersions"`
+	Components    []string        `json:"components"`
+	Compression   string          `json:"compression"` // "zstd default", "keep"
+	Images        []ImageResult   `json:"images"`
+	Installer     InstallerResult `json:"installer"`
+	BuildTime     time.Time       `json:"buildTime"`
+	Seconds       float64         `json:"seconds"` // wall time of the build
+	Cache         CacheStats      `json:"cache"`
+}
+
+// Part is one piece of a split bundle (--split).
+type Part struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
 }
 
 // ImageResult is one image of the bundle.

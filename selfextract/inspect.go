@@ -8,6 +8,7 @@ import (
 
 	"github.com/harborbundle/bundle/payload"
 	"github.com/harborbundle/bundle/progress"
+	"github.com/harborbundle/bundle/sign"
 )
 
 // Info describes a bundle from its trailer and manifest, without reading the payload body.
@@ -95,16 +96,25 @@ type VerifyResult struct {
 	Parts []PartStatus `json:"parts,omitempty"`
 	// Complete is true when the whole bundle (every entry against the manifest) was verified;
 	// false when only some parts were given and only they could be checked.
-	Complete bool          `json:"complete"`
-	Bytes    int64         `json:"bytes"`
-	Duration time.Duration `json:"duration"`
+	Complete bool `json:"complete"`
+	// Signature is "unsigned", "signed (not checked: no key given)" or "valid (key ID ...)".
+	Signature string        `json:"signature,omitempty"`
+	Bytes     int64         `json:"bytes"`
+	Duration  time.Duration `json:"duration"`
+}
+
+// VerifyOptions tune Verify.
+type VerifyOptions struct {
+	// Key, when set, must have signed the bundle: unsigned or wrongly signed bundles fail.
+	Key      *sign.PublicKey
+	Progress progress.Reporter
 }
 
 // Verify checks a bundle in one streaming pass: trailer, manifest hash, then every entry of the
 // payload against the manifest. Given parts of a split bundle it first checks each part against
 // NAME.run.sha256 (naming the bad part), then, when all parts are there, the joined content, read
 // in place without making a joined copy.
-func Verify(ctx context.Context, paths []string, p progress.Reporter) (*VerifyResult, error) {
+func Verify(ctx context.Context, paths []string, opts VerifyOptions) (*VerifyResult, error) {
 	start := time.Now()
 	res := &VerifyResult{}
 	if len(paths) > 1 || (len(paths) == 1 && IsPart(paths[0])) {
@@ -130,7 +140,13 @@ func Verify(ctx context.Context, paths []string, p progress.Reporter) (*VerifyRe
 	if err != nil {
 		return nil, err
 	}
-	if err := pr.Verify(ctx, progress.Or(p)); err != nil {
+	// The signature covers the manifest's sha256: check it first, so a wrongly signed bundle is
+	// refused without reading the rest.
+	res.Signature, err = signatureState(b, opts.Key)
+	if err != nil {
+		return nil, err
+	}
+	if err := pr.Verify(ctx, progress.Or(opts.Progress)); err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Path, err)
 	}
 	res.Info = b.Info(pr)
@@ -138,4 +154,21 @@ func Verify(ctx context.Context, paths []string, p progress.Reporter) (*VerifyRe
 	res.Bytes = b.Size
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+func signatureState(b *Bundle, key *sign.PublicKey) (string, error) {
+	if key != nil {
+		if err := b.CheckSignature(key); err != nil {
+			return "", err
+		}
+		return "valid (key ID " + key.ID.String() + ")", nil
+	}
+	sig, err := b.EmbeddedSignature()
+	switch {
+	case err != nil:
+		return "", err
+	case sig == nil:
+		return "unsigned", nil
+	}
+	return "signed by key ID " + sig.KeyID.String() + " (not checked: no key given)", nil
 }

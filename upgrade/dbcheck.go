@@ -41,7 +41,8 @@ func (cs dbCheckers) CheckDB(ctx context.Context, in *Install) error {
 	return nil
 }
 
-// stateFileChecker reads <data_volume>/database/schema_migrations.json when there is one.
+// stateFileChecker reads <data_volume>/database/schema_migrations.json when there is one. Only
+// meaningful while no core is migrating: before the upgrade stops Harbor.
 type stateFileChecker struct{}
 
 func (stateFileChecker) CheckDB(_ context.Context, in *Install) error {
@@ -60,7 +61,8 @@ func (stateFileChecker) CheckDB(_ context.Context, in *Install) error {
 	return nil
 }
 
-// coreLogChecker looks for core's refusal in its last log lines.
+// coreLogChecker looks for core's refusal in its last log lines. It is the only check that
+// also holds while core runs: the schema state reads dirty during every normal migration step.
 type coreLogChecker struct{ eng Engine }
 
 func (c coreLogChecker) CheckDB(ctx context.Context, in *Install) error {

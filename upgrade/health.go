@@ -16,7 +16,9 @@ import (
 
 // healthWait is one wait for a Harbor install to be up on a version.
 type healthWait struct {
-	eng      Engine
+	eng Engine
+	// db looks for evidence that core refused a dirty database. Only core's own refusal counts
+	// here: while core migrates, each schema step is marked dirty until it completes.
 	db       DBChecker
 	install  *Install // Dir, DataVolume, ports
 	version  string   // "v1.10.0"
@@ -29,7 +31,7 @@ type healthWait struct {
 func (u *Upgrade) health(ctx context.Context) error {
 	j := u.journal
 	in := &Install{Dir: j.InstallDir, DataVolume: j.DataVolume, HTTPPort: j.HTTPPort, HTTPSPort: j.HTTPSPort}
-	return healthWait{eng: u.o.Engine, db: u.o.DBChecker, install: in, version: j.To,
+	return healthWait{eng: u.o.Engine, db: coreLogChecker{u.o.Engine}, install: in, version: j.To,
 		timeout: u.o.HealthTimeout, interval: u.o.HealthInterval, out: u.o.Out}.run(ctx)
 }
 

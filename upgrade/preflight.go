@@ -60,6 +60,7 @@ type facts struct {
 	lockErr       error
 	busyPorts     []int
 	openJournal   *Journal
+	backupDir     string
 }
 
 // evaluate decides every check from the facts; all of them, so one run names every problem.
@@ -81,6 +82,7 @@ func evaluate(f *facts) []Check {
 		rootErr = errors.New("must run as root (it stops containers, moves the install dir and restores owners); run it with sudo")
 	}
 	add("root", rootErr, "running as root")
+	add("backup place", backupPlaceErr(f.in, f.backupDir), "outside the install dir and the trees it backs up")
 	add("backup space", spaceErr("the backup", f.backupNeed, f.backupFree, f.backupErr, "--backup-dir"), fmt.Sprintf("needs %s, %s free", humanBytes(f.backupNeed), humanBytes(f.backupFree)))
 	add("image space", spaceErr("the images", f.imagesNeed, f.imagesFree, f.imagesErr, "docker's root dir"), fmt.Sprintf("needs %s, %s free", humanBytes(f.imagesNeed), humanBytes(f.imagesFree)))
 	add("harbor.yml", f.configErr, "parses and has every key the migrator needs")
@@ -143,6 +145,24 @@ func oldestFrom(vs []string) *harbor.Version {
 		}
 	}
 	return out
+}
+
+// backupPlaceErr refuses a backup dir inside what it backs up: the install dir cannot be moved
+// into itself, and a copy of the database inside the database copies itself.
+func backupPlaceErr(in *Install, backupDir string) error {
+	if backupDir == "" {
+		return nil
+	}
+	b, err := filepath.Abs(backupDir)
+	if err != nil {
+		return err
+	}
+	for _, p := range []string{in.Dir, filepath.Join(in.DataVolume, "database"), filepath.Join(in.DataVolume, "secret")} {
+		if p != "" && (b == p || strings.HasPrefix(b, p+string(filepath.Separator))) {
+			return fmt.Errorf("--backup-dir %s is inside %s, which it backs up; choose a directory outside it", b, p)
+		}
+	}
+	return nil
 }
 
 func versionErr(tool, have string, err error, min string) error {
@@ -349,7 +369,7 @@ func configCheck(in *Install, targetConfigVersion string) error {
 
 // gatherFacts measures everything preflight decides on. It changes nothing.
 func gatherFacts(ctx context.Context, o *Options, in *Install, m *payload.Manifest, targetConfig string) *facts {
-	f := &facts{in: in, manifest: m, euid: os.Geteuid()}
+	f := &facts{in: in, manifest: m, euid: os.Geteuid(), backupDir: o.BackupDir}
 	f.components, f.componentsErr = chooseComponents(in, m, o.Components)
 	f.docker, f.dockerErr = o.Engine.Version(ctx)
 	f.compose, f.composeErr = o.Engine.ComposeVersion(ctx)

@@ -71,6 +71,7 @@ func TestEvaluateEachProblem(t *testing.T) {
 		{"database", "dirty", func(f *facts) { f.dbErr = &DirtyDBError{Evidence: "x"} }},
 		{"lock", "is running", func(f *facts) { f.lockErr = &LockedError{Path: "/x/.lock"} }},
 		{"ports", "80", func(f *facts) { f.busyPorts = []int{80} }},
+		{"backup place", "inside /opt/harbor", func(f *facts) { f.backupDir = "/opt/harbor/backups" }},
 		{"components", "does not carry", func(f *facts) { f.componentsErr = errors.New("this bundle does not carry trivy") }},
 		{"journal", "--resume", func(f *facts) { f.openJournal = &Journal{ID: "x", From: "v1.9.4", To: "v1.10.0", State: StateRunning} }},
 	}

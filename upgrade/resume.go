@@ -71,7 +71,6 @@ type RollbackOptions struct {
 	// latest one.
 	ID             string
 	Engine         Engine
-	DBChecker      DBChecker
 	HealthTimeout  time.Duration
 	HealthInterval time.Duration
 	Out            io.Writer
@@ -141,11 +140,7 @@ func Rollback(ctx context.Context, o RollbackOptions) (*Result, error) {
 	if eng == nil {
 		eng = NewDockerEngine(log)
 	}
-	db := o.DBChecker
-	if db == nil {
-		db = DefaultDBChecker(eng) // used on the restored database, in the health wait
-	}
-	env := rollbackEnv{eng: eng, db: db, out: uo.Out, log: log, progress: uo.Progress, timeout: uo.HealthTimeout, interval: uo.HealthInterval}
+	env := rollbackEnv{eng: eng, out: uo.Out, log: log, progress: uo.Progress, timeout: uo.HealthTimeout, interval: uo.HealthInterval}
 	fmt.Fprintf(log, "rollback of %s requested (state %s)\n", j.ID, j.State)
 	start := time.Now()
 	err = rollback(ctx, env, j)

@@ -27,7 +27,6 @@ const (
 // rollbackEnv is what a rollback needs from its caller.
 type rollbackEnv struct {
 	eng      Engine
-	db       DBChecker
 	out      io.Writer
 	log      io.Writer
 	progress progress.Reporter
@@ -36,7 +35,7 @@ type rollbackEnv struct {
 }
 
 func (u *Upgrade) rollbackEnv() rollbackEnv {
-	return rollbackEnv{eng: u.o.Engine, db: u.o.DBChecker, out: u.o.Out, log: u.log, progress: u.o.Progress,
+	return rollbackEnv{eng: u.o.Engine, out: u.o.Out, log: u.log, progress: u.o.Progress,
 		timeout: u.o.HealthTimeout, interval: u.o.HealthInterval}
 }
 
@@ -280,7 +279,7 @@ func installOld(ctx context.Context, env rollbackEnv, j *Journal) error {
 
 func healthOld(ctx context.Context, env rollbackEnv, j *Journal) error {
 	in := &Install{Dir: j.InstallDir, DataVolume: j.DataVolume, HTTPPort: j.HTTPPort, HTTPSPort: j.HTTPSPort}
-	return healthWait{eng: env.eng, db: env.db, install: in, version: j.From,
+	return healthWait{eng: env.eng, db: coreLogChecker{env.eng}, install: in, version: j.From,
 		timeout: env.timeout, interval: env.interval, out: env.out}.run(ctx)
 }
 

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/harborbundle/bundle/builder"
+	"github.com/harborbundle/bundle/sign"
 	"github.com/spf13/cobra"
 )
 
@@ -30,6 +33,7 @@ type buildFlags struct {
 	level            string
 	split            string
 	stub             string
+	signKey          string
 	quiet            bool
 }
 
@@ -60,11 +64,16 @@ Give both with two -o; a file literally named json is ./json.
 
 Credentials for --registry come from the docker config (docker login), as docker uses them.
 
+--sign-key signs the bundle: the .run carries a signature of its manifest (checked by bundle
+verify --key and by the .run itself against a trusted key), and NAME.run.minisig signs the
+whole file for minisign -Vm NAME.run -p KEY.pub.
+
 Examples:
   $ bundle build v1.10.0
   $ bundle build v1.10.0 --components none --level max -o /media/usb/harbor-1.10.run
   $ bundle build v1.10.0 --registry mirror.example.com:5000 --installer ./harbor-offline-installer-v1.10.0.tgz
   $ bundle build v1.10.0 --split 4G -o json
+  $ bundle build v1.10.0 --sign-key ~/.bundle/harbor.key
 
 ` + exitStatusHelp,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -76,6 +85,9 @@ Examples:
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, jsonOut, err := f.options(args[0], cmd.Flags().Changed("level"))
 			if err != nil {
+				return err
+			}
+			if opts.SignKey, err = a.readSignKey(f.signKey); err != nil {
 				return err
 			}
 			opts.Progress = a.reporter(f.quiet)
@@ -105,6 +117,7 @@ Examples:
 	fl.StringVar(&f.compression, "compression", builder.DefaultCompression, "layer compression: zstd or keep (as pulled)")
 	fl.StringVar(&f.level, "level", builder.DefaultLevel, "zstd level: "+strings.Join(builder.Levels, ", "))
 	fl.StringVar(&f.split, "split", "", "cut the .run into parts of at most `SIZE` (e.g. 4G, 700M)")
+	fl.StringVar(&f.signKey, "sign-key", "", "secret key `FILE` (bundle keygen, minisign -G) to sign the bundle with; writes NAME.run.minisig too")
 	fl.StringVar(&f.stub, "stub", "", "bundle binary `FILE` to attach the payload to (default: this program)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress output")
 	return cmd
@@ -155,6 +168,25 @@ func (f *buildFlags) options(release string, levelSet bool) (opts builder.Option
 	}, jsonOut, nil
 }
 
+// readSignKey reads --sign-key, asking for its password on the terminal (or reading a line of
+// stdin) when it is encrypted. A key that cannot be used refuses the build before any work.
+func (a *app) readSignKey(path string) (*sign.SecretKey, error) {
+	if path == "" {
+		return nil, nil
+	}
+	password := func() ([]byte, error) {
+		return nil, errors.New("the key is encrypted and standard input is not a terminal or file to read its password from")
+	}
+	if in, ok := a.stdin.(*os.File); ok {
+		password = sign.PasswordPrompt(in, a.stderr, "Password for "+path+": ")
+	}
+	key, err := sign.ReadSecretKey(path, password)
+	if err != nil {
+		return nil, refused(fmt.Errorf("--sign-key: %w", err))
+	}
+	return key, nil
+}
+
 // printBuild writes the summary of a build.
 func printBuild(w io.Writer, res *builder.Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -169,6 +201,9 @@ func printBuild(w io.Writer, res *builder.Result) {
 	fmt.Fprintf(tw, "Wrote:\t%s (%s)\n", files, humanBytes(res.Size))
 	fmt.Fprintf(tw, "In:\t%s\n", filepath.Dir(res.File))
 	fmt.Fprintf(tw, "sha256:\t%s (also in %s)\n", res.SHA256, filepath.Base(res.ChecksumFile))
+	if res.SignatureFile != "" {
+		fmt.Fprintf(tw, "Signed:\tyes (manifest in the trailer, whole file in %s)\n", filepath.Base(res.SignatureFile))
+	}
 	fmt.Fprintf(tw, "Harbor release:\t%s\n", res.Release)
 	fmt.Fprintf(tw, "Upgrades from:\t%s\n", strings.Join(res.FromVersions, ", "))
 	fmt.Fprintf(tw, "Components:\t%s\n", strings.Join(res.Components, ", "))

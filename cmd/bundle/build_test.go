@@ -10,6 +10,7 @@ import (
 
 	"github.com/harborbundle/bundle/builder"
 	"github.com/harborbundle/bundle/internal/fakeharbor"
+	"github.com/harborbundle/bundle/sign"
 )
 
 func TestBuildHelp(t *testing.T) {
@@ -98,7 +99,26 @@ func TestBuildCommand(t *testing.T) {
 		t.Errorf("text summary (exit %d):\n%s", code, stdout)
 	}
 
+	// Signed: verify --key accepts it; a secret key others can read is refused.
+	pub, sec, err := sign.GenerateKey("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubPath, secPath := filepath.Join(dir, "k.pub"), filepath.Join(dir, "k.key")
+	if err := sign.WriteKeyPair(pub, sec, pubPath, secPath, false); err != nil {
+		t.Fatal(err)
+	}
+	signed := filepath.Join(dir, "signed.run")
+	if code, stdout, stderr := runTool(t, append(args, "-o", signed, "--sign-key", secPath)...); code != 0 || !strings.Contains(stdout, "signed.run.minisig") {
+		t.Fatalf("signed build: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := runTool(t, "verify", "-q", "--key", pubPath, signed); code != 0 {
+		t.Errorf("verify --key of the signed bundle: exit %d: %s", code, stderr)
+	}
+	os.Chmod(secPath, 0o644)
+
 	for _, bad := range [][]string{
+		append(args, "-o", filepath.Join(dir, "z.run"), "--sign-key", secPath), // readable by others
 		append(args, "-o", out),                                 // exists
 		{"build", "v9.9.9", "--cache", filepath.Join(dir, "c")}, // unknown version
 		append(args, "-o", filepath.Join(dir, "x.run"), "--components", "bogus"),

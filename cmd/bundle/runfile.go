@@ -73,13 +73,20 @@ func newListCmd(a *app) *cobra.Command {
 }
 
 func newCheckCmd(a *app) *cobra.Command {
-	var quiet bool
+	var (
+		quiet   bool
+		keyPath string
+	)
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Verify this whole file in one pass; names any damaged entry",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := selfextract.Verify(cmd.Context(), []string{a.self.Path}, a.reporter(quiet))
+			key, _, err := selfextract.TrustedKey(keyPath)
+			if err != nil {
+				return refused(err)
+			}
+			res, err := selfextract.Verify(cmd.Context(), []string{a.self.Path}, selfextract.VerifyOptions{Key: key, Progress: a.reporter(quiet)})
 			if err != nil {
 				return refused(err)
 			}
@@ -88,6 +95,7 @@ func newCheckCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	cmd.Flags().StringVar(&keyPath, "key", "", "public key that must have signed this bundle (default: "+selfextract.TrustedKeyPath+" when it exists)")
 	return cmd
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/harborbundle/bundle/payload"
 	"github.com/harborbundle/bundle/selfextract"
+	"github.com/harborbundle/bundle/sign"
 )
 
 var (
@@ -69,6 +70,12 @@ func sampleImages(t *testing.T) map[string]v1.Image {
 // bundle binary, and returns its path.
 func makeBundle(t *testing.T, dir, compression string) string {
 	t.Helper()
+	return makeSignedBundle(t, dir, compression, nil)
+}
+
+// makeSignedBundle is makeBundle with the manifest's sha256 signed by key (nil: unsigned).
+func makeSignedBundle(t *testing.T, dir, compression string, key *sign.SecretKey) string {
+	t.Helper()
 	stub, err := os.Open(bundleBinary(t))
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +101,15 @@ func makeBundle(t *testing.T, dir, compression string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := w.Commit(selfextract.Trailer{ManifestOffset: uint64(sum.ManifestOffset), ManifestLength: uint64(sum.ManifestLength), ManifestSHA256: sum.ManifestSHA256}); err != nil {
+	tr := selfextract.Trailer{ManifestOffset: uint64(sum.ManifestOffset), ManifestLength: uint64(sum.ManifestLength), ManifestSHA256: sum.ManifestSHA256}
+	if key != nil {
+		sig, err := key.SignBytes(sum.ManifestSHA256[:], "test bundle")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.Signature = sig.Marshal()
+	}
+	if _, _, err := w.Commit(tr); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -269,5 +284,36 @@ func TestUsageErrorsExit2(t *testing.T) {
 		if code, _, errOut := runTool(t, args...); code != 2 || errOut == "" {
 			t.Errorf("%v: exit %d, %q (want 2 and a message)", args, code, errOut)
 		}
+	}
+}
+
+func TestVerifySignature(t *testing.T) {
+	dir := t.TempDir()
+	pub, sec, err := sign.GenerateKey("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPub, _, _ := sign.GenerateKey("other")
+	pubPath, otherPath := filepath.Join(dir, "k.pub"), filepath.Join(dir, "other.pub")
+	os.WriteFile(pubPath, pub.Marshal(), 0o644)
+	os.WriteFile(otherPath, otherPub.Marshal(), 0o644)
+	signed := makeSignedBundle(t, t.TempDir(), "keep", sec)
+	unsigned := makeBundle(t, t.TempDir(), "keep")
+
+	if code, out, errOut := runTool(t, "verify", "-q", "--key", pubPath, signed); code != 0 || !strings.Contains(out, "valid (key ID "+pub.ID.String()) {
+		t.Fatalf("signed bundle, right key: %d %s %s", code, out, errOut)
+	}
+	if code, _, errOut := runTool(t, "verify", "-q", "--key", otherPath, signed); code != 2 || !strings.Contains(errOut, "signed by key ID") {
+		t.Fatalf("signed bundle, other key: %d %s", code, errOut)
+	}
+	if code, _, errOut := runTool(t, "verify", "-q", "--key", pubPath, unsigned); code != 2 || !strings.Contains(errOut, "unsigned") {
+		t.Fatalf("unsigned bundle with a key: %d %s", code, errOut)
+	}
+	// The .run checks itself with the same rules.
+	if code, _, errOut := runFile(t, signed, "check", "--key", otherPath); code != 2 {
+		t.Fatalf(".run check with another key: %d %s", code, errOut)
+	}
+	if code, out, _ := runFile(t, unsigned, "check"); code != 0 || !strings.Contains(out, "signature: unsigned") {
+		t.Fatalf(".run check of an unsigned bundle without a key: %d %s", code, out)
 	}
 }

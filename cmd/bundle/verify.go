@@ -12,8 +12,9 @@ func init() { toolVerbs = append(toolVerbs, newVerifyCmd) }
 
 func newVerifyCmd(a *app) *cobra.Command {
 	var (
-		output string
-		quiet  bool
+		output  string
+		quiet   bool
+		keyPath string
 	)
 	cmd := &cobra.Command{
 		Use:   "verify FILE [PART...]",
@@ -25,6 +26,9 @@ entry.
 Parts of a split bundle can be checked directly, without joining them: each part is checked
 against NAME.run.sha256 (which must sit next to the parts), and when all parts are given the
 joined content is verified too. Checking one part alone tells whether that copy is good.
+
+With --key (or a trusted key in /etc/harbor-bundle/trusted.pub), the bundle must carry a valid
+signature by that key; the signature covers the manifest, which covers every byte.
 
 Examples:
   $ bundle verify harbor-upgrade-1.10.run
@@ -38,7 +42,11 @@ Examples:
 			if err != nil {
 				return err
 			}
-			res, err := selfextract.Verify(cmd.Context(), args, a.reporter(quiet || jsonOut))
+			key, _, err := selfextract.TrustedKey(keyPath)
+			if err != nil {
+				return refused(err)
+			}
+			res, err := selfextract.Verify(cmd.Context(), args, selfextract.VerifyOptions{Key: key, Progress: a.reporter(quiet || jsonOut)})
 			if err != nil {
 				return refused(err)
 			}
@@ -51,6 +59,7 @@ Examples:
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	cmd.Flags().StringVar(&keyPath, "key", "", "public key (minisign format) that must have signed the bundle (default: "+selfextract.TrustedKeyPath+" when it exists)")
 	return cmd
 }
 
@@ -66,7 +75,7 @@ func printVerify(a *app, res *selfextract.VerifyResult) {
 	if secs <= 0 {
 		secs = 1e-9
 	}
-	fmt.Fprintf(a.stdout, "%s: OK (Harbor %s, %d images, %d entries, %s in %s, %s/s)\n",
+	fmt.Fprintf(a.stdout, "%s: OK (Harbor %s, %d images, %d entries, %s in %s, %s/s; signature: %s)\n",
 		res.Info.File, res.Info.Manifest.Release, len(res.Info.Manifest.Images), len(res.Info.Manifest.Entries)+1,
-		humanBytes(res.Bytes), res.Duration.Round(time.Millisecond), humanBytes(int64(float64(res.Bytes)/secs)))
+		humanBytes(res.Bytes), res.Duration.Round(time.Millisecond), humanBytes(int64(float64(res.Bytes)/secs)), res.Signature)
 }

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/harborbundle/bundle/bench/report"
+)
+
+// reportCmd turns the raw records of one size into bench/results/<date>-<size>.{md,json}.
+func reportCmd(_ context.Context, args []string) error {
+	fs := newFlags("report")
+	var raw, size, command, date, machine, md, js string
+	var runs int
+	var sizeBytes int64
+	fs.StringVar(&raw, "raw", "", "raw measurements (JSON lines)")
+	fs.StringVar(&size, "size", "", "release size to report")
+	fs.Int64Var(&sizeBytes, "size-bytes", 0, "the size in bytes (for ordering)")
+	fs.StringVar(&command, "command", "make bench", "the command that reproduces the run")
+	fs.StringVar(&date, "date", "", "date of the run, RFC 3339")
+	fs.IntVar(&runs, "runs", 0, "runs of each figure")
+	fs.StringVar(&machine, "machine", "", "machine description JSON (benchtool machine)")
+	fs.StringVar(&md, "md", "", "Markdown output")
+	fs.StringVar(&js, "json", "", "JSON output")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if raw == "" || size == "" || md == "" || js == "" || machine == "" {
+		return errors.New("--raw, --size, --machine, --md and --json are required")
+	}
+	f, err := os.Open(raw)
+	if err != nil {
+		return err
+	}
+	recs, err := report.ReadRecords(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	var mach report.Machine
+	b, err := os.ReadFile(machine)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &mach); err != nil {
+		return fmt.Errorf("reading %s: %w", machine, err)
+	}
+	metrics := report.Summarise(recs)[size]
+	if len(metrics) == 0 {
+		return fmt.Errorf("no measurements for size %s in %s", size, raw)
+	}
+	rep := report.Build(date, size, sizeBytes, command, runs, mach, metrics, filepath.Base(raw))
+	if err := writeWith(js, rep.WriteJSON); err != nil {
+		return err
+	}
+	if err := writeWith(md, rep.WriteMarkdown); err != nil {
+		return err
+	}
+	os.Stdout.WriteString(report.GoalTable(rep.Goals))
+	return nil
+}
+
+// readmeCmd renders the README section from the latest result of each size in --results.
+func readmeCmd(_ context.Context, args []string) error {
+	fs := newFlags("readme")
+	var results, readme string
+	fs.StringVar(&results, "results", "bench/results", "results directory")
+	fs.StringVar(&readme, "readme", "README.md", "README to update between the bench markers")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	reps, err := latestReports(results)
+	if err != nil {
+		return err
+	}
+	old, err := os.ReadFile(readme)
+	if err != nil {
+		return err
+	}
+	updated, err := report.ReplaceSection(string(old), report.Section(reps, results))
+	if err != nil {
+		return err
+	}
+	tmp := readme + ".tmp"
+	if err := os.WriteFile(tmp, []byte(updated), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, readme)
+}
+
+// latestReports reads every <date>-<size>.json and keeps the newest per size.
+func latestReports(dir string) ([]*report.Report, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	bySize := map[string]*report.Report{}
+	for _, n := range names {
+		if strings.HasSuffix(n, ".machine.json") {
+			continue
+		}
+		f, err := os.Open(n)
+		if err != nil {
+			return nil, err
+		}
+		rep, err := report.ReadReport(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", n, err)
+		}
+		if cur := bySize[rep.Size]; cur == nil || rep.Date >= cur.Date {
+			bySize[rep.Size] = rep
+		}
+	}
+	var out []*report.Report
+	for _, r := range bySize {
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func writeWith(path string, write func(w io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

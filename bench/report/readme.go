@@ -1,0 +1,167 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// The README section this package owns lies between these markers.
+const (
+	StartMarker = "<!-- bench:start -->"
+	EndMarker   = "<!-- bench:end -->"
+)
+
+// ReplaceSection puts section between the markers of readme, replacing what was there.
+func ReplaceSection(readme, section string) (string, error) {
+	i := strings.Index(readme, StartMarker)
+	j := strings.Index(readme, EndMarker)
+	if i < 0 || j < i {
+		return "", errors.New("README has no " + StartMarker + " ... " + EndMarker + " section: add the markers first")
+	}
+	return readme[:i+len(StartMarker)] + "\n" + strings.TrimSpace(section) + "\n" + readme[j:], nil
+}
+
+// Section renders the README section from the latest report of each size: the Performance
+// tables (every figure from the reports, none typed by hand), "Why bundle" and "How it works".
+func Section(reports []*Report, resultsDir string) string {
+	reps := append([]*Report(nil), reports...)
+	sort.Slice(reps, func(i, j int) bool { return reps[i].SizeBytes < reps[j].SizeBytes })
+	var b strings.Builder
+	b.WriteString("## Performance\n\n")
+	if len(reps) == 0 {
+		b.WriteString("No `make bench` results yet.\n\n")
+	} else {
+		performance(&b, reps, resultsDir)
+	}
+	b.WriteString(whyBundle)
+	b.WriteString(howItWorks)
+	return b.String()
+}
+
+func performance(b *strings.Builder, reps []*Report, resultsDir string) {
+	first := reps[0]
+	fmt.Fprintf(b, "Measured side by side in one run by `%s` on the fake Harbor 1.10.0 release "+
+		"(16 images with realistic, mixed-compressibility content; see internal/fakeharbor), "+
+		"%d runs of each figure, median. %s Raw output and every measurement with its spread: ",
+		first.Command, first.Runs, MachineLine(first.Machine))
+	for i, r := range reps {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(b, "`%s/%s-%s.md`", resultsDir, dateOnly(r.Date), r.Size)
+	}
+	b.WriteString(". `make bench-large` adds the 3 GB release.\n\n")
+
+	b.WriteString("Goals from the design, as ratios against the peer measured in the same run:\n\n")
+	header(b, "figure | peer | goal", reps)
+	for i, g := range first.Goals {
+		fmt.Fprintf(b, "| %s | %s | %s |", g.What, strings.SplitN(g.Peer, ":", 2)[0], g.Goal)
+		for _, r := range reps {
+			if i < len(r.Goals) {
+				fmt.Fprintf(b, " %s %s |", r.Goals[i].MeasuredRatio(), mark(r.Goals[i]))
+			} else {
+				b.WriteString(" |")
+			}
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\nThe figures behind them (median):\n\n")
+	header(b, "figure", reps)
+	for _, row := range figureRows {
+		fmt.Fprintf(b, "| %s |", row.label)
+		for _, r := range reps {
+			fmt.Fprintf(b, " %s |", row.cell(r.Metrics))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\nPeak RSS is the largest resident set of the command and the processes it waited for " +
+		"(`docker load`'s work happens in dockerd and is not counted for anyone); extra disk is the peak " +
+		"growth of the host's install, backup and temp directories during the upgrade, image storage in " +
+		"Docker excluded (the same for every path).\n\n")
+}
+
+func header(b *strings.Builder, first string, reps []*Report) {
+	cols := strings.Count(first, "|") + 1
+	fmt.Fprintf(b, "| %s |", first)
+	for _, r := range reps {
+		fmt.Fprintf(b, " %s release |", r.Size)
+	}
+	b.WriteString("\n|" + strings.Repeat("---|", cols+len(reps)) + "\n")
+}
+
+func mark(g Goal) string {
+	switch g.Result() {
+	case "met":
+		return "✅"
+	case "missed":
+		return "❌"
+	}
+	return ""
+}
+
+func dateOnly(rfc3339 string) string {
+	if len(rfc3339) >= 10 {
+		return rfc3339[:10]
+	}
+	return rfc3339
+}
+
+type figureRow struct {
+	label string
+	cell  func(map[string]*Metric) string
+}
+
+func wallOf(m *Metric) *Stat  { return m.Wall }
+func valueOf(m *Metric) *Stat { return m.Value }
+func rssOf(m *Metric) *Stat   { return m.PeakRSS }
+func diskOf(m *Metric) *Stat  { return m.Disk }
+
+func cell(name string, field func(*Metric) *Stat, format func(float64) string) func(map[string]*Metric) string {
+	return func(m map[string]*Metric) string {
+		v := median(m[name], field)
+		if math.IsNaN(v) {
+			return "n/a"
+		}
+		return format(v)
+	}
+}
+
+func kib(v float64) string { return fmtBytes(v * 1024) }
+
+var figureRows = []figureRow{
+	{"image content, uncompressed docker-archive", cell("size.floor", valueOf, fmtBytes)},
+	{"bundle .run, default / `--level max`", pair(cell("size.run.default", valueOf, fmtBytes), cell("size.run.max", valueOf, fmtBytes))},
+	{"offline installer .tgz / its makeself .run", pair(cell("size.offline", valueOf, fmtBytes), cell("size.makeself", valueOf, fmtBytes))},
+	{"cold build: keep / default / `--level max`", triple(cell("build.keep.cold", wallOf, fmtSeconds), cell("build.default.cold", wallOf, fmtSeconds), cell("build.max.cold", wallOf, fmtSeconds))},
+	{"warm rebuild (blobs fetched)", func(m map[string]*Metric) string {
+		return cell("build.default.warm", wallOf, fmtSeconds)(m) + " (" + cell("blobs.warm", valueOf, func(v float64) string { return fmt.Sprintf("%.0f", v) })(m) + ")"
+	}},
+	{"crane pull / skopeo copy", pair(cell("build.crane", wallOf, fmtSeconds), cell("build.skopeo", wallOf, fmtSeconds))},
+	{"images loaded: bundle / floor / manual", triple(cell("load.ours", wallOf, fmtSeconds), cell("load.floor", wallOf, fmtSeconds), cell("load.manual", wallOf, fmtSeconds))},
+	{"whole upgrade: bundle / manual guide / makeself + guide", triple(cell("upgrade.ours", wallOf, fmtSeconds), cell("upgrade.manual", wallOf, fmtSeconds), cell("upgrade.makeself", wallOf, fmtSeconds))},
+	{"peak RSS of the upgrade: bundle / manual / makeself", triple(cell("upgrade.ours", rssOf, kib), cell("upgrade.manual", rssOf, kib), cell("upgrade.makeself", rssOf, kib))},
+	{"extra disk of the upgrade: bundle / manual / makeself", triple(cell("upgrade.ours", diskOf, fmtBytes), cell("upgrade.manual", diskOf, fmtBytes), cell("upgrade.makeself", diskOf, fmtBytes))},
+	{"verify: bundle / sha256sum (2 GiB .run)", pair(throughput("verify.ours"), throughput("verify.sha256sum"))},
+	{"peak RSS: verify / check / extract (2 GiB .run)", triple(cell("verify.ours", rssOf, kib), cell("check.ours", rssOf, kib), cell("extract.ours", rssOf, kib))},
+}
+
+func pair(a, b func(map[string]*Metric) string) func(map[string]*Metric) string {
+	return func(m map[string]*Metric) string { return a(m) + " / " + b(m) }
+}
+
+func triple(a, b, c func(map[string]*Metric) string) func(map[string]*Metric) string {
+	return func(m map[string]*Metric) string { return a(m) + " / " + b(m) + " / " + c(m) }
+}
+
+func throughput(name string) func(map[string]*Metric) string {
+	return func(m map[string]*Metric) string {
+		v := median(m["verify.bytes"], valueOf) / median(m[name], wallOf) / 1e9
+		if math.IsNaN(v) {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.2f GB/s", v)
+	}
+}
