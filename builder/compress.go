@@ -26,10 +26,10 @@ func (c *Cache) zstdRecordPath(level string, src v1.Hash) string {
 	return filepath.Join(c.dir, "zstd", level, src.Hex+".json")
 }
 
-// Recompressed returns src (a cached layer) recompressed to zstd at level: from the cache when
+// recompressed returns src (a cached layer) recompressed to zstd at level: from the cache when
 // an earlier build made it and its blob still checks out, else compressed now (with payload's
 // encoder, so the bytes are those payload.ZstdLayer makes) and cached.
-func (c *Cache) Recompressed(ctx context.Context, src *cachedLayer, level string) (*cachedLayer, error) {
+func (c *Cache) recompressed(ctx context.Context, src *cachedLayer, level string) (*cachedLayer, error) {
 	if src.mediaType == types.OCILayerZStd {
 		return src, nil
 	}

@@ -178,6 +178,17 @@ func (p *registryProxy) Started() int {
 	return p.total(p.started)
 }
 
+// Completed returns the digests served to the end so far.
+func (p *registryProxy) Completed() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]int{}
+	for d, n := range p.completed {
+		out[d] = n
+	}
+	return out
+}
+
 // Snapshot returns the digests begun and completed so far, and resets the counters.
 func (p *registryProxy) Snapshot() (started, completed map[string]int) {
 	p.mu.Lock()

@@ -214,7 +214,7 @@ func (p *pipeline) convert(l *layerTask) {
 		l.out = l.src
 		return
 	}
-	l.out, l.err = p.cache.Recompressed(p.ctx, l.src, p.s.Level)
+	l.out, l.err = p.cache.recompressed(p.ctx, l.src, p.s.Level)
 	if l.err != nil {
 		p.fail(l.err)
 	}

@@ -80,7 +80,15 @@ func TestResumeAfterKill(t *testing.T) {
 	for proxy.Held() == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(200 * time.Millisecond) // let the finished downloads land in the cache
+	// Kill once every download the registry finished has landed in the cache: the build can go
+	// no further (the rest is held), and a blob killed between its last byte and its rename
+	// would rightly be fetched again, which is not what this test is about.
+	for d := range proxy.Completed() {
+		path := filepath.Join(cache, "blobs", "sha256", strings.TrimPrefix(d, "sha256:"))
+		for _, err := os.Stat(path); err != nil && time.Now().Before(deadline); _, err = os.Stat(path) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	if proxy.Held() == 0 {

@@ -150,6 +150,17 @@ type knownSize interface {
 	knownUncompressedSize() (int64, v1.Hash)
 }
 
+// recordedSize returns the uncompressed size a layer says it has recorded, through the
+// UncompressedSize method go-containerregistry's own layer types use for the same purpose.
+func recordedSize(l v1.Layer) (int64, bool) {
+	us, ok := l.(interface{ UncompressedSize() (int64, error) })
+	if !ok {
+		return 0, false
+	}
+	n, err := us.UncompressedSize()
+	return n, err == nil && n >= 0
+}
+
 // writeLayer writes a layer blob unless it is in the payload already, and measures its
 // uncompressed size (checking its diff ID) as it goes, decompressing on another goroutine.
 func (w *Writer) writeLayer(l v1.Layer, desc v1.Descriptor, diffID v1.Hash, pw progress.Writer) (LayerInfo, error) {
@@ -171,6 +182,14 @@ func (w *Writer) writeLayer(l v1.Layer, desc v1.Descriptor, diffID v1.Hash, pw p
 		if id != diffID {
 			return LayerInfo{}, fmt.Errorf("layer %s: recompressed from diff ID %s, config says %s", desc.Digest, id, diffID)
 		}
+		info.UncompressedSize = usize
+		if _, err := w.addEntry(blobPath(info.Digest), 0o644, desc.Size, rc, desc.Digest.Hex, pw); err != nil {
+			return LayerInfo{}, err
+		}
+	} else if usize, ok := recordedSize(l); ok {
+		// The caller measured it when it made the layer (the builder's cache records the size
+		// payload's encoder measured while checking the diff ID): no second decompression.
+		// docker load checks diff IDs itself, so trusting the size cannot smuggle content in.
 		info.UncompressedSize = usize
 		if _, err := w.addEntry(blobPath(info.Digest), 0o644, desc.Size, rc, desc.Digest.Hex, pw); err != nil {
 			return LayerInfo{}, err

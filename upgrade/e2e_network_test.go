@@ -35,7 +35,7 @@ func runTraced(t *testing.T, h *fakeharbor.Harbor, run string, args ...string) r
 		if strings.HasPrefix(line, "pull ") {
 			t.Errorf("docker pulled during the upgrade: %s", line)
 		}
-		actions = append(actions, strings.Fields(line+" ")[0])
+		actions = append(actions, strings.Fields(line + " ")[0])
 	}
 	t.Logf("docker image events during the upgrade: %v", countWords(actions))
 	return res

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -192,6 +193,70 @@ func TestE2EFailuresRollBack(t *testing.T) {
 			return
 		}
 	}
+	t.Run("rollback_fails_too", func(t *testing.T) { rollbackFails(t, h, src, ref, backup, before, seeded, cfg) })
+}
+
+// rollbackFails: the upgrade fails, and so does its rollback because an old image was removed
+// by hand meanwhile. Exit 3, the exact commands to finish by hand; with the image back,
+// `rollback` finishes the job.
+func rollbackFails(t *testing.T, h *fakeharbor.Harbor, src Source, ref BundleRef, backup string, before *hostState, seeded *fakeharbor.Seeded, cfg []byte) {
+	ctx := context.Background()
+	const victim = "goharbor/harbor-log:v1.9.4"
+	keep := "bundle-test/upgrade-keep:harbor-log-" + time.Now().Format("150405")
+	if out, err := exec.Command("docker", "tag", victim, keep).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	defer exec.Command("docker", "image", "rm", keep).Run()
+	o := Options{Bundle: brokenInstaller{src, "installer/install.sh", "#!/bin/bash\nexit 1\n"}, BundleRef: ref,
+		BackupDir: backup, HealthTimeout: 2 * time.Minute, HealthInterval: time.Second, Out: testWriter{t}}
+	u, err := Prepare(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.beforeStep = func(step string) {
+		if step == StepInstall { // the old Harbor is down: its image can go
+			if out, err := exec.Command("docker", "image", "rm", victim).CombinedOutput(); err != nil {
+				t.Errorf("removing %s: %v %s", victim, err, out)
+			}
+		}
+	}
+	_, err = u.Execute(ctx)
+	u.Close()
+	var rf *RollbackFailedError
+	if !errors.As(err, &rf) || rf.ExitCode() != 3 {
+		t.Fatalf("want exit 3, got %v", err)
+	}
+	msg := err.Error()
+	j := readLatestJournal(t, backup)
+	for _, want := range []string{victim, "docker load -i harbor.v1.9.4.tar.gz", "cp -a " + filepath.Join(j.Dir(), "harbor") + " " + h.Dir,
+		"cd " + h.Dir + " && ./install.sh --with-clair"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("manual commands lack %q:\n%s", want, msg)
+		}
+	}
+	if j.State != StateRollbackFailed {
+		t.Errorf("journal state %s", j.State)
+	}
+	if out, err := exec.Command("docker", "tag", keep, victim).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	res, err := Rollback(ctx, RollbackOptions{BackupDir: backup, Out: testWriter{t}, HealthTimeout: 2 * time.Minute, HealthInterval: time.Second})
+	if err != nil {
+		t.Fatalf("rollback after putting the image back: %v", err)
+	}
+	if res.State != StateRolledBack {
+		t.Errorf("state %s", res.State)
+	}
+	assertRestored(t, h, before, seeded, cfg)
+}
+
+func readLatestJournal(t *testing.T, backup string) *Journal {
+	t.Helper()
+	js, err := Journals(backup)
+	if err != nil || len(js) == 0 {
+		t.Fatalf("journals: %v", err)
+	}
+	return js[len(js)-1]
 }
 
 type testWriter struct{ t *testing.T }

@@ -56,10 +56,10 @@ type Journal struct {
 	From   string    `json:"from"` // "v1.9.4"
 	To     string    `json:"to"`   // "v1.10.0"
 
-	InstallDir string   `json:"install_dir"`
-	DataVolume string   `json:"data_volume"`
-	HTTPPort   int      `json:"http_port"`
-	HTTPSPort  int      `json:"https_port,omitempty"`
+	InstallDir string `json:"install_dir"`
+	DataVolume string `json:"data_volume"`
+	HTTPPort   int    `json:"http_port"`
+	HTTPSPort  int    `json:"https_port,omitempty"`
 	// Components and InstallFlags are the new install's (by default the old one's);
 	// OldInstallFlags are what a rollback runs the old install.sh with.
 	Components      []string `json:"components"`

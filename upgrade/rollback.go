@@ -168,12 +168,29 @@ func stopNew(ctx context.Context, env rollbackEnv, j *Journal) error {
 	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
+	if matchesBackup(j, "harbor", dir) {
+		return nil // restored by an earlier, interrupted rollback: it is the old install
+	}
 	evidence := uniquePath(filepath.Join(j.Dir(), "failed-harbor"))
 	if err := moveDir(dir, evidence); err != nil {
 		return fmt.Errorf("keeping the failed install as %s: %w", evidence, err)
 	}
 	fmt.Fprintf(env.log, "kept the failed install as %s\n", evidence)
 	return nil
+}
+
+// matchesBackup reports whether path holds exactly the backed-up tree name (times aside).
+func matchesBackup(j *Journal, name, path string) bool {
+	rec, ok := j.Backup.Trees[name]
+	if !ok || !rec.Complete {
+		return false
+	}
+	want, err := ReadTreeManifest(rec.Manifest, rec.SHA256)
+	if err != nil {
+		return false
+	}
+	got, err := ScanTree(path)
+	return err == nil && len(DiffTrees(want, got, TreeDiffOptions{IgnoreTimes: true})) == 0
 }
 
 // restore puts back the install dir and, when they changed, the database and secret trees.
