@@ -18,7 +18,7 @@
 # usage: scripts/bench.sh   (as root, from the source tree; BUNDLE=path, default bin/bundle)
 #   BENCH_SIZES="250MiB 1GiB"  release sizes (image content); `make bench-large`: "3GiB"
 #   BENCH_RUNS=3               runs of each connected-side, verify and load figure
-#   BENCH_UPGRADE_RUNS=1       runs of each whole upgrade (each installs Harbor 1.9.4 first)
+#   BENCH_UPGRADE_RUNS=2       runs of each whole upgrade (each installs Harbor 1.9.4 first)
 #   BENCH_VERIFY_BYTES=2GiB    payload of the verify/check/extract .run
 #   BENCH_HOST=1               0 skips everything that uses Docker
 #   BENCH_OUT=bench/results    where the results go; BENCH_README=README.md (empty: leave it)
@@ -32,7 +32,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bundle=$(readlink -f "${BUNDLE:-$root/bin/bundle}")
 sizes=${BENCH_SIZES:-250MiB 1GiB}
 runs=${BENCH_RUNS:-3}
-upgrade_runs=${BENCH_UPGRADE_RUNS:-1}
+upgrade_runs=${BENCH_UPGRADE_RUNS:-2}
 verify_bytes=${BENCH_VERIFY_BYTES:-2GiB}
 host_side=${BENCH_HOST:-1}
 out=$(mkdir -p "${BENCH_OUT:-$root/bench/results}" && cd "${BENCH_OUT:-$root/bench/results}" && pwd)
@@ -93,6 +93,7 @@ m() { local name=$1; shift; "$benchtool" measure --raw "$raw" --size "$size" --n
 # v NAME UNIT VALUE: record a plain value.
 v() { "$benchtool" value --raw "$raw" --size "$size" --name "$1" --run "$run" --unit "$2" "$3"; }
 fsize() { stat -c %s "$1"; }
+payload_length() { "$bundle" inspect "$1" -o json | jq '.payloadLength // .PayloadLength'; }
 
 # ---------------------------------------------------------------- the fake Harbor, per size
 serve() {
@@ -154,11 +155,13 @@ connected() {
 		v size.run.keep bytes "$(fsize "$a/keep.run")"
 		build_ours build.default.cold "$a/cache" "$a/default.run"
 		v size.run.default bytes "$(fsize "$a/default.run")"
+		v size.payload.default bytes "$(payload_length "$a/default.run")"
 		v blobs.cold blobs "$(jq .cache.blobsFetched "$a/default.run.json")"
 		build_ours build.default.warm "$a/cache" "$a/warm.run"
 		v blobs.warm blobs "$(jq .cache.blobsFetched "$a/warm.run.json")"
 		build_ours build.max.cold "$a/cache-max" "$a/max.run" --level max
 		v size.run.max bytes "$(fsize "$a/max.run")"
+		v size.payload.max bytes "$(payload_length "$a/max.run")"
 		rm -rf "$a/cache-keep" "$a/cache" "$a/cache-max" "$a/keep.run" "$a/warm.run" "$a/max.run"
 	done
 	ours=$a/harbor-upgrade-1.10.run
@@ -292,9 +295,10 @@ teardown_harbor() {
 upgrade_side() {
 	say "$size: whole upgrade 1.9.4 -> 1.10.0, $upgrade_runs runs: bundle vs manual guide vs makeself + guide"
 	write_wait_healthy
-	local method flags=(--with-clair --with-chartmuseum)
+	local method flags=(--with-clair --with-chartmuseum) methods=(ours manual makeself) i
 	for run in $(seq "$upgrade_runs"); do
-		for method in ours manual makeself; do
+		for i in 0 1 2; do # rotate the order, as for the loads
+			method=${methods[$(((i + run - 1) % 3))]}
 			u=$a/up-$method-$run
 			lock
 			images_before=$(docker images --filter "label=$fake_label" --format '{{.Repository}}:{{.Tag}}' | sort)
@@ -305,23 +309,24 @@ upgrade_side() {
 			ours)
 				cp "$ours" "$u/host/"
 				(cd "$u/host" && m upgrade.ours "${disks[@]}" -- env TMPDIR="$u/tmp" ./harbor-upgrade-1.10.run --yes \
-					--harbor-dir "$u/host/harbor" --backup-dir "$u/backup" --health-timeout 10m -o json) >"$u/upgrade.json" ||
-					{ cat "$u/upgrade.json" >&2; die "the bundle's upgrade failed"; }
+					--harbor-dir "$u/host/harbor" --backup-dir "$u/backup" --health-timeout 10m -o json) >"$u/upgrade.json" 2>"$u/upgrade.log" ||
+					{ tail -n 30 "$u/upgrade.log" >&2; cat "$u/upgrade.json" >&2; die "the bundle's upgrade failed"; }
+				grep '^bench: ' "$u/upgrade.log" >&2 || true
 				v upgrade.ours.load s "$(jq '[.result.steps[] | select(.name == "load") | .took_ns] | add / 1e9' "$u/upgrade.json")"
 				;;
 			manual)
 				cp "$offline" "$u/host/"
-				m upgrade.manual "${disks[@]}" -- bash -c "TMPDIR='$u/tmp' '$root/scripts/manual-upgrade.sh' --parent '$u/host' \
+				m upgrade.manual "${disks[@]}" -- bash -c "{ TMPDIR='$u/tmp' '$root/scripts/manual-upgrade.sh' --parent '$u/host' \
 					--package '$u/host/harbor-offline-installer-v1.10.0.tgz' --backup '$u/backup' --data '$u/data' -- ${flags[*]} &&
-					'$work/wait-healthy.sh' $port v1.10.0 600" >"$u/upgrade.log" 2>&1 ||
+					'$work/wait-healthy.sh' $port v1.10.0 600; } >'$u/upgrade.log' 2>&1" ||
 					{ tail -n 30 "$u/upgrade.log" >&2; die "the manual upgrade failed"; }
 				v upgrade.manual.load s "$(sed -n 's/^manual-upgrade: load //p' "$u/upgrade.log")"
 				;;
 			makeself)
 				cp "$a/harbor-1.10-makeself.run" "$u/host/"
-				m upgrade.makeself "${disks[@]}" -- bash -c "cd '$u/host' && TMPDIR='$u/tmp' ./harbor-1.10-makeself.run --nox11 -- \
+				m upgrade.makeself "${disks[@]}" -- bash -c "{ cd '$u/host' && TMPDIR='$u/tmp' ./harbor-1.10-makeself.run --nox11 -- \
 					--parent '$u/host' --package ./harbor-offline-installer-v1.10.0.tgz --backup '$u/backup' --data '$u/data' -- ${flags[*]} &&
-					'$work/wait-healthy.sh' $port v1.10.0 600" >"$u/upgrade.log" 2>&1 ||
+					'$work/wait-healthy.sh' $port v1.10.0 600; } >'$u/upgrade.log' 2>&1" ||
 					{ tail -n 30 "$u/upgrade.log" >&2; die "the makeself upgrade failed"; }
 				;;
 			esac
@@ -337,7 +342,7 @@ upgrade_side() {
 # ---------------------------------------------------------------- report
 report() {
 	"$benchtool" report --raw "$raw" --size "$size" --size-bytes "$(bytes_of "$size")" --runs "$runs" \
-		--command "$command" --date "$date" --machine "$work/machine.json" \
+		--command "$command" --date "$date" --machine "$work/machine.json" --bundle "$("$bundle" --version 2>&1 | head -n 1)" \
 		--md "$out/$day-$size.md" --json "$out/$day-$size.json"
 }
 

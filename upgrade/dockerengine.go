@@ -2,7 +2,6 @@ package upgrade
 
 import (
 	"context"
-	"errors"
 	"io"
 	"strconv"
 
@@ -49,12 +48,22 @@ func (e *dockerEngine) Containers(ctx context.Context, labels ...string) ([]Cont
 	return out, nil
 }
 
-func (e *dockerEngine) ImageID(ctx context.Context, ref string) (string, error) {
-	id, err := e.r.ImageInspect(ctx, ref)
-	if errors.Is(err, docker.ErrNoSuchImage) {
-		return "", nil
+func (e *dockerEngine) ImageIDs(ctx context.Context, refs []string) (map[string]string, error) {
+	imgs, err := e.r.Images(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return id, err
+	want := map[string]bool{}
+	for _, r := range refs {
+		want[r] = true
+	}
+	out := map[string]string{}
+	for _, img := range imgs {
+		if ref := img.Ref(); want[ref] {
+			out[ref] = img.ID
+		}
+	}
+	return out, nil
 }
 
 func (e *dockerEngine) Load(ctx context.Context, r io.Reader) error {

@@ -18,7 +18,7 @@ import (
 )
 
 // openRun opens the .run in process, as the .run itself does.
-func openRun(t *testing.T, run string) (Source, BundleRef) {
+func openRun(t testing.TB, run string) (Source, BundleRef) {
 	t.Helper()
 	b, err := selfextract.Open(run)
 	if err != nil {

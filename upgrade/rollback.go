@@ -283,8 +283,12 @@ func uniquePath(p string) string {
 
 func installOld(ctx context.Context, env rollbackEnv, j *Journal) error {
 	var missing []string
+	ids, err := env.eng.ImageIDs(ctx, j.OldImages)
+	if err != nil {
+		return err
+	}
 	for _, ref := range j.OldImages {
-		if id, err := env.eng.ImageID(ctx, ref); err != nil || id == "" {
+		if ids[ref] == "" {
 			missing = append(missing, ref)
 		}
 	}

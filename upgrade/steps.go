@@ -1,6 +1,7 @@
 package upgrade
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -156,7 +157,13 @@ func (u *Upgrade) load(ctx context.Context) error {
 		pr, pw := io.Pipe()
 		archErr := make(chan error, 1)
 		go func() {
-			err := u.o.Bundle.DockerArchive(ctx, pw, toLoad)
+			// Large writes: io.Pipe hands each Write over synchronously, and the archive's many
+			// small tar writes would otherwise stall the decompressor on every header.
+			bw := bufio.NewWriterSize(pw, 1<<20)
+			err := u.o.Bundle.DockerArchive(ctx, bw, toLoad)
+			if err == nil {
+				err = bw.Flush()
+			}
 			pw.CloseWithError(err)
 			archErr <- err
 		}()
@@ -176,11 +183,12 @@ func (u *Upgrade) load(ctx context.Context) error {
 // checkImages confirms each needed image is present with the config digest of the bundle.
 func (u *Upgrade) checkImages(ctx context.Context) error {
 	var bad []string
+	ids, err := u.o.Engine.ImageIDs(ctx, u.neededRefs())
+	if err != nil {
+		return err
+	}
 	for _, img := range u.needed {
-		id, err := u.o.Engine.ImageID(ctx, img.Ref)
-		if err != nil {
-			return err
-		}
+		id := ids[img.Ref]
 		if id != img.ConfigDigest {
 			if id == "" {
 				id = "missing"

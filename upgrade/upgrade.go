@@ -280,9 +280,9 @@ func neededImages(m *payload.Manifest, components []string) []payload.Image {
 // imagesToLoad splits the needed images into those to load and those already present with the
 // right ID; bytes is the uncompressed size of the former.
 func (u *Upgrade) imagesToLoad(ctx context.Context) (load, present []string, bytes int64) {
+	ids, err := u.o.Engine.ImageIDs(ctx, u.neededRefs())
 	for _, img := range u.needed {
-		id, err := u.o.Engine.ImageID(ctx, img.Ref)
-		if err == nil && id == img.ConfigDigest {
+		if id := ids[img.Ref]; err == nil && id == img.ConfigDigest {
 			present = append(present, img.Ref)
 			continue
 		}
@@ -290,6 +290,14 @@ func (u *Upgrade) imagesToLoad(ctx context.Context) (load, present []string, byt
 		bytes += img.UncompressedSize
 	}
 	return load, present, bytes
+}
+
+func (u *Upgrade) neededRefs() []string {
+	refs := make([]string, len(u.needed))
+	for i, img := range u.needed {
+		refs[i] = img.Ref
+	}
+	return refs
 }
 
 // notes are the upgrade guide's warnings that apply to this path.

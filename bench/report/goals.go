@@ -55,6 +55,8 @@ func Goals(m map[string]*Metric) []Goal {
 	gs := []Goal{
 		ratioGoal("bundle size, default compression", "offline installer .tgz (docker save + gzip)", value("size.run.default"), value("size.offline"), fmtBytes, 0.92),
 		ratioGoal("bundle size, --level max", "offline installer .tgz (docker save + gzip)", value("size.run.max"), value("size.offline"), fmtBytes, 0.83),
+		ratioGoal("payload only (the .run without the bundle binary), default", "offline installer .tgz (docker save + gzip)", value("size.payload.default"), value("size.offline"), fmtBytes, 0.92),
+		ratioGoal("payload only, --level max", "offline installer .tgz (docker save + gzip)", value("size.payload.max"), value("size.offline"), fmtBytes, 0.83),
 		ratioGoal("cold build, --compression keep", "crane pull --format oci", wall("build.keep.cold"), wall("build.crane"), fmtSeconds, 1.2),
 		ratioGoal("cold build, default compression", "crane pull --format oci", wall("build.default.cold"), wall("build.crane"), fmtSeconds, 3),
 		ratioGoal("warm rebuild (cache)", "cold build, default compression", wall("build.default.warm"), wall("build.default.cold"), fmtSeconds, 0.2),

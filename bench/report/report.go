@@ -27,6 +27,7 @@ type Report struct {
 	SizeBytes int64              `json:"size_bytes"`
 	Command   string             `json:"command"`
 	Runs      int                `json:"runs"`
+	Bundle    string             `json:"bundle"` // `bundle --version` of the binary measured
 	Machine   Machine            `json:"machine"`
 	Metrics   map[string]*Metric `json:"metrics"`
 	Goals     []Goal             `json:"goals"`
@@ -91,19 +92,20 @@ var labels = map[string]string{
 	"verify.bundle.sha256": "sha256sum of the release bundle",
 }
 
-// Label is the words for a measurement name.
+// Label is the words for a measurement name, safe inside a Markdown table cell.
 func Label(name string) string {
-	if l := labels[name]; l != "" {
-		return l
+	l := labels[name]
+	if l == "" {
+		l = name
 	}
-	return name
+	return strings.ReplaceAll(l, "|", "\\|")
 }
 
 // WriteMarkdown writes the report as bench/results/<date>-<size>.md.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# make bench: %s release, %s\n\n", r.Size, r.Date)
-	fmt.Fprintf(&b, "Command: `%s` (%d runs of each figure; median, min-max).\n\n", r.Command, r.Runs)
+	fmt.Fprintf(&b, "Command: `%s` (%d runs of each figure, whole upgrades as the table says; median, min-max). Binary: %s.\n\n", r.Command, r.Runs, r.Bundle)
 	b.WriteString(MachineLine(r.Machine) + "\n\n")
 	b.WriteString("## Goals (DESIGN.md \"Numbers we hold ourselves to\")\n\n")
 	b.WriteString(GoalTable(r.Goals))

@@ -12,18 +12,20 @@ would otherwise use:
 | | bundle | Harbor offline installer + upgrade guide | makeself .run of the installer | Zarf | Hauler |
 |---|---|---|---|---|---|
 | one file to carry | yes: the .run (the tool is inside) | no: installer .tgz, migrator image, the guide | yes | no: package, zarf CLI, init package | no: haul, hauler CLI |
-| integrity of every byte, naming the bad entry | yes, one streaming pass | the .tgz as a whole (GPG .asc) | whole archive (CRC/MD5/SHA256) | yes | yes (OCI digests) |
+| integrity of every byte, naming the bad entry | yes, one streaming pass | the .tgz as a whole (GPG .asc) | the archive as a whole (CRC, MD5 or SHA256) | yes (package checksums) | yes (OCI digests) |
 | signatures | minisign (ed25519), checked before anything runs | GPG .asc, checked by hand | GPG (--sign) | cosign | cosign |
 | shared layers stored once | yes | yes (one docker save) | as the installer | yes | yes |
-| split onto small media, each part checkable | yes (--split) | no | no | yes (--max-package-size) | no |
-| resume after a crash or kill -9 | yes (journal) | no | no | no | no |
-| preflight before any change (path, space, versions, ports) | yes | by reading the guide | no | partly | no |
-| backup of install dir, database and secrets | yes, checksummed | by hand (mv, cp -r) | no | no | no |
-| automatic rollback on failure | yes | no | no | Helm's | no |
-| air-gap proof (never pulls; images checked before install.sh) | yes | no: a missing image makes install.sh reach for Docker Hub | no | yes | yes |
+| split onto small media | yes (--split), each part checkable alone | no | no | yes (--max-package-size) | — |
+| upgrades a docker-compose Harbor | yes | by hand, following the guide | runs a script you write | — (Kubernetes) | — (registry/content store) |
+| preflight before any change (path, space, versions, ports) | yes | by reading the guide | — | — | — |
+| backup of install dir, database and secrets | yes, checksummed | by hand (mv, cp -r) | — | — | — |
+| automatic rollback on failure | yes | no | — | — | — |
+| resume after a crash or kill -9 | yes (journal) | no | — | — | — |
+| never pulls: every image checked before install.sh | yes | no: a missing image sends install.sh to Docker Hub | as the script inside | yes | yes |
 | progress | bars on a terminal, lines elsewhere | docker's | extraction only | yes | yes |
-| JSON output for scripts | yes (-o json) | no | no | partly | no |
+| JSON output for scripts | yes (-o json) | no | no | — | — |
 
+—: not something the tool does, or not documented by it.
 `
 
 // howItWorks is the .run layout and the upgrade steps, from DESIGN.md.

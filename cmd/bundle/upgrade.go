@@ -167,8 +167,10 @@ func (a *app) confirm(question string) error {
 
 func printResult(w io.Writer, r *upgrade.Result) {
 	fmt.Fprintf(w, "\nHarbor %s -> %s: %s in %s\n", r.From, r.To, r.State, r.Took.Round(time.Second))
-	for _, s := range r.Steps {
-		fmt.Fprintf(w, "  %-8s %s\n", s.Name, s.Took.Round(time.Millisecond))
+	if r.RollbackOf == "" { // a rollback's summary is its own steps
+		for _, s := range r.Steps {
+			fmt.Fprintf(w, "  %-8s %s\n", s.Name, s.Took.Round(time.Millisecond))
+		}
 	}
 	for _, s := range r.Rollback {
 		fmt.Fprintf(w, "  rollback %-14s %s\n", s.Name, s.Took.Round(time.Millisecond))

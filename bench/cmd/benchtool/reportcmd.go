@@ -17,7 +17,7 @@ import (
 // reportCmd turns the raw records of one size into bench/results/<date>-<size>.{md,json}.
 func reportCmd(_ context.Context, args []string) error {
 	fs := newFlags("report")
-	var raw, size, command, date, machine, md, js string
+	var raw, size, command, date, machine, md, js, bundle string
 	var runs int
 	var sizeBytes int64
 	fs.StringVar(&raw, "raw", "", "raw measurements (JSON lines)")
@@ -27,6 +27,7 @@ func reportCmd(_ context.Context, args []string) error {
 	fs.StringVar(&date, "date", "", "date of the run, RFC 3339")
 	fs.IntVar(&runs, "runs", 0, "runs of each figure")
 	fs.StringVar(&machine, "machine", "", "machine description JSON (benchtool machine)")
+	fs.StringVar(&bundle, "bundle", "", "version of the bundle binary measured")
 	fs.StringVar(&md, "md", "", "Markdown output")
 	fs.StringVar(&js, "json", "", "JSON output")
 	if err := fs.Parse(args); err != nil {
@@ -57,6 +58,7 @@ func reportCmd(_ context.Context, args []string) error {
 		return fmt.Errorf("no measurements for size %s in %s", size, raw)
 	}
 	rep := report.Build(date, size, sizeBytes, command, runs, mach, metrics, filepath.Base(raw))
+	rep.Bundle = bundle
 	if err := writeWith(js, rep.WriteJSON); err != nil {
 		return err
 	}
@@ -84,7 +86,11 @@ func readmeCmd(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	updated, err := report.ReplaceSection(string(old), report.Section(reps, results))
+	shown := results // as the README names it: relative to the README's directory
+	if rel, err := filepath.Rel(absDir(filepath.Dir(readme)), absDir(results)); err == nil {
+		shown = rel
+	}
+	updated, err := report.ReplaceSection(string(old), report.Section(reps, shown))
 	if err != nil {
 		return err
 	}
@@ -137,4 +143,11 @@ func writeWith(path string, write func(w io.Writer) error) error {
 		return err
 	}
 	return f.Close()
+}
+
+func absDir(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
