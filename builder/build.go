@@ -153,7 +153,9 @@ func write(ctx context.Context, s *settings, p *plan, client *registryClient, ca
 			return nil, fmt.Errorf("writing %s: %w", job.ri.image.Ref(), err)
 		}
 	}
-	sum, err := pw.Close(manifestFor(s, p, inst))
+	m := manifestFor(s, p, inst)
+	m.Stub = payload.Stub{Size: out.PayloadOffset(), SHA256: out.StubSHA256()}
+	sum, err := pw.Close(m)
 	if err != nil {
 		return nil, fmt.Errorf("writing payload: %w", err)
 	}

@@ -32,8 +32,17 @@ type Manifest struct {
 	Builder       Builder     `yaml:"builder"`
 	Installer     Installer   `yaml:"installer"`
 	Signature     string      `yaml:"signature,omitempty"` // reserved for signing
-	Images        []Image     `yaml:"images"`
-	Entries       []Entry     `yaml:"entries"` // every tar entry except manifest.yaml itself
+	// Stub records the program the .run starts (package selfextract checks it): the manifest's
+	// signature then covers the code that runs as root, not only the data it installs.
+	Stub    Stub    `yaml:"stub,omitempty"`
+	Images  []Image `yaml:"images"`
+	Entries []Entry `yaml:"entries"` // every tar entry except manifest.yaml itself
+}
+
+// Stub is the executable part of a .run file, before the payload.
+type Stub struct {
+	Size   int64  `yaml:"size,omitempty"`
+	SHA256 string `yaml:"sha256,omitempty"` // hex
 }
 
 // Migration says how harbor.yml is migrated to the target version.

@@ -2,8 +2,10 @@ package selfextract
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/harborbundle/bundle/payload"
@@ -146,6 +148,9 @@ func Verify(ctx context.Context, paths []string, opts VerifyOptions) (*VerifyRes
 	if err != nil {
 		return nil, err
 	}
+	if err := b.VerifyStub(pr.Manifest()); err != nil {
+		return nil, err
+	}
 	if err := pr.Verify(ctx, progress.Or(opts.Progress)); err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Path, err)
 	}
@@ -171,4 +176,24 @@ func signatureState(b *Bundle, key *sign.PublicKey) (string, error) {
 		return "unsigned", nil
 	}
 	return "signed by key ID " + sig.KeyID.String() + " (not checked: no key given)", nil
+}
+
+// VerifyStub checks the executable part of the file against the digest the manifest records, so
+// that a .run whose program was swapped (the part that runs as root) fails verification even
+// though its payload and signature are intact.
+func (b *Bundle) VerifyStub(m *payload.Manifest) error {
+	if m.Stub.SHA256 == "" {
+		return &payload.IntegrityError{Path: "stub", Reason: "the manifest records no stub digest (built by an older bundle?); rebuild the bundle"}
+	}
+	if m.Stub.Size != int64(b.Trailer.PayloadOffset) {
+		return &payload.IntegrityError{Path: "stub", Reason: fmt.Sprintf("the program is %d bytes, the manifest says %d", b.Trailer.PayloadOffset, m.Stub.Size)}
+	}
+	h := sha256.New()
+	if _, err := io.CopyBuffer(h, io.NewSectionReader(b.r, 0, m.Stub.Size), make([]byte, 1<<20)); err != nil {
+		return fmt.Errorf("reading the program part of %s: %w", b.Path, err)
+	}
+	if hex.EncodeToString(h.Sum(nil)) != m.Stub.SHA256 {
+		return &payload.IntegrityError{Path: "stub", Reason: "sha256 mismatch: the program part of this file was changed"}
+	}
+	return nil
 }

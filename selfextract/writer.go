@@ -2,6 +2,7 @@ package selfextract
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -23,7 +24,8 @@ type Writer struct {
 	f       *os.File
 	hash    hash.Hash // sha256 of the whole file, for NAME.run.sha256
 	stubLen int64
-	n       int64 // payload bytes written
+	stubSum string // hex sha256 of the stub
+	n       int64  // payload bytes written
 	done    bool
 }
 
@@ -40,7 +42,8 @@ func Create(path string, stub io.Reader, force bool) (*Writer, error) {
 		return nil, fmt.Errorf("creating output: %w", err)
 	}
 	w := &Writer{final: path, force: force, f: f, hash: sha256.New()}
-	n, err := io.Copy(io.MultiWriter(f, w.hash), stub)
+	stubHash := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, w.hash, stubHash), stub)
 	if err != nil {
 		w.Abort()
 		return nil, fmt.Errorf("copying stub: %w", err)
@@ -50,6 +53,7 @@ func Create(path string, stub io.Reader, force bool) (*Writer, error) {
 		return nil, errors.New("stub binary is empty")
 	}
 	w.stubLen = n
+	w.stubSum = hex.EncodeToString(stubHash.Sum(nil))
 	return w, nil
 }
 
@@ -60,6 +64,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 	w.n += int64(n)
 	return n, err
 }
+
+// StubSHA256 is the hex sha256 of the stub; record it in the manifest (payload.Manifest.Stub) so
+// that verification and the signature cover the program the .run starts.
+func (w *Writer) StubSHA256() string { return w.stubSum }
 
 // PayloadOffset is where the payload starts in the file (the stub's length).
 func (w *Writer) PayloadOffset() int64 { return w.stubLen }

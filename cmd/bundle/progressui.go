@@ -9,6 +9,7 @@ import (
 
 	"github.com/harborbundle/bundle/progress"
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 )
 
 // reporter returns how progress is drawn for this invocation: nothing when quiet, a bar on stderr
@@ -23,13 +24,10 @@ func (a *app) reporter(quiet bool) progress.Reporter {
 	return newLineReporter(a.stderr, 5*time.Second)
 }
 
+// isTerminal asks the terminal driver, not the file mode: /dev/null is a character device too.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // tally keeps the totals of all tasks; both reporters draw from it.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/harborbundle/bundle/selfextract"
 	"github.com/spf13/cobra"
@@ -34,6 +35,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		a.self = self
 		defer self.Close()
 	case errors.Is(err, selfextract.ErrNoPayload):
+		if exe, _ := selfextract.Executable(); strings.HasSuffix(exe, ".run") {
+			// Named like a bundle but carrying none: the end of the file (its trailer) is missing.
+			printError(stderr, fmt.Errorf("%s has no readable payload: the file is truncated or damaged; copy it again and compare it with its .sha256", exe))
+			return exitRefused
+		}
 	default:
 		// A .run whose own trailer is damaged: refuse before anything else.
 		printError(stderr, fmt.Errorf("%w: this file is damaged or truncated; copy it again and compare it with its .sha256", err))

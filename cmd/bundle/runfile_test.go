@@ -96,7 +96,7 @@ func makeSignedBundle(t *testing.T, dir, compression string, key *sign.SecretKey
 			t.Fatal(err)
 		}
 	}
-	sum, err := pw.Close(payload.Manifest{Release: "v1.10.0", FromVersions: []string{"v1.9.4"}, Components: []string{"core"},
+	sum, err := pw.Close(payload.Manifest{Stub: payload.Stub{Size: w.PayloadOffset(), SHA256: w.StubSHA256()}, Release: "v1.10.0", FromVersions: []string{"v1.9.4"}, Components: []string{"core"},
 		Migration: payload.Migration{Method: "harbor-migrator", Image: "goharbor/harbor-migrator:v1.10.0", Args: []string{"--cfg", "up"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -315,5 +315,18 @@ func TestVerifySignature(t *testing.T) {
 	}
 	if code, out, _ := runFile(t, unsigned, "check"); code != 0 || !strings.Contains(out, "signature: unsigned") {
 		t.Fatalf(".run check of an unsigned bundle without a key: %d %s", code, out)
+	}
+}
+
+func TestSwappedProgramIsDetected(t *testing.T) {
+	run := makeBundle(t, t.TempDir(), "keep")
+	data, _ := os.ReadFile(run)
+	// A byte of the program part (past the ELF header, so the file still runs) changed: the
+	// signature and the payload are intact, but the code that would run as root is not ours.
+	data[len(data)/100] ^= 0x01
+	os.WriteFile(run, data, 0o755)
+	code, _, errOut := runTool(t, "verify", "-q", run)
+	if code != 2 || !strings.Contains(errOut, "stub") {
+		t.Fatalf("verify of a .run with a changed program: exit %d, %q", code, errOut)
 	}
 }

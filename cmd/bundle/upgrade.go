@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/harborbundle/bundle/harbor"
+	"github.com/harborbundle/bundle/payload"
 	"github.com/harborbundle/bundle/selfextract"
 	"github.com/harborbundle/bundle/upgrade"
 	"github.com/spf13/cobra"
@@ -69,16 +70,16 @@ func (f *upgradeFlags) bind(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.healthTimeout, "health-timeout", upgrade.DefaultHealthTimeout, "how long to wait for Harbor to be healthy (the first start after 1.8 syncs quotas)")
 	fs.BoolVar(&f.noRollback, "no-rollback", false, "on failure, leave the host as it is instead of rolling back")
 	fs.BoolVar(&f.resume, "resume", false, "finish an upgrade that was interrupted, from its journal")
-	fs.StringVar(&f.key, "key", "", "public key to check the bundle's signature with")
+	fs.StringVar(&f.key, "key", "", "public key that must have signed the bundle (default: "+selfextract.TrustedKeyPath+" when it exists)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress output")
 }
 
 func (f *upgradeFlags) options(a *app, b *selfextract.Bundle, jsonOut bool) (upgrade.Options, error) {
-	if f.key != "" {
-		return upgrade.Options{}, usagef("--key: this build cannot check signatures yet; verify the .sha256 instead")
-	}
 	pr, err := b.OpenPayload()
 	if err != nil {
+		return upgrade.Options{}, refused(err)
+	}
+	if err := checkProvenance(a, b, pr.Manifest(), f.key); err != nil {
 		return upgrade.Options{}, refused(err)
 	}
 	comps := splitList(f.components)
@@ -312,4 +313,36 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// checkProvenance runs before anything on the host changes: the program part of the file must
+// match the manifest, and the manifest must be signed by the trusted key when one is configured
+// (--key or /etc/harbor-bundle/trusted.pub). Without a trusted key an unsigned bundle runs, with
+// a warning that says how to require signatures.
+func checkProvenance(a *app, b *selfextract.Bundle, m *payload.Manifest, keyPath string) error {
+	if err := b.VerifyStub(m); err != nil {
+		return err
+	}
+	key, source, err := selfextract.TrustedKey(keyPath)
+	if err != nil {
+		return err
+	}
+	if key != nil {
+		if err := b.CheckSignature(key); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stderr, "Signature: valid, key ID %s (%s)\n", key.ID, source)
+		return nil
+	}
+	sig, err := b.EmbeddedSignature()
+	if err != nil {
+		return err
+	}
+	if sig == nil {
+		fmt.Fprintf(a.stderr, "WARNING: this bundle is unsigned and no trusted key is configured; its origin is not proven.\n"+
+			"         To require signed bundles, install the builder's public key as %s.\n", selfextract.TrustedKeyPath)
+		return nil
+	}
+	fmt.Fprintf(a.stderr, "WARNING: this bundle is signed by key ID %s, but no trusted key is configured to check it (--key or %s).\n", sig.KeyID, selfextract.TrustedKeyPath)
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/harborbundle/bundle/sign"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -102,9 +103,32 @@ func TestStatusShowsAnInterruptedUpgrade(t *testing.T) {
 	}
 }
 
-func TestUpgradeKeyIsRefused(t *testing.T) {
-	code, _, errs := runAsBundle(t, "--key", "x.pub", "--dry-run")
-	if code != 2 || !strings.Contains(errs, "--key") {
-		t.Errorf("--key: %d %q", code, errs)
+func TestUpgradeRefusesUnprovenBundleBeforeAnything(t *testing.T) {
+	pub, sec, _ := sign.GenerateKey("builder")
+	otherPub, _, _ := sign.GenerateKey("someone else")
+	dir := t.TempDir()
+	pubPath, otherPath := filepath.Join(dir, "k.pub"), filepath.Join(dir, "o.pub")
+	os.WriteFile(pubPath, pub.Marshal(), 0o644)
+	os.WriteFile(otherPath, otherPub.Marshal(), 0o644)
+	backups := filepath.Join(dir, "backups")
+	unsigned := makeBundle(t, t.TempDir(), "keep")
+	signed := makeSignedBundle(t, t.TempDir(), "keep", sec)
+	for _, c := range []struct{ run, key, want string }{
+		{unsigned, pubPath, "unsigned"},
+		{signed, otherPath, "signed by key ID"},
+	} {
+		code, _, errOut := runFile(t, c.run, "--key", c.key, "--yes", "--backup-dir", backups, "--harbor-dir", filepath.Join(dir, "harbor"))
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%s with key %s: exit %d, %q (want 2, %q)", filepath.Base(c.run), filepath.Base(c.key), code, errOut, c.want)
+		}
+	}
+	// Refused before anything: not even the backup dir was created.
+	if _, err := os.Stat(backups); !os.IsNotExist(err) {
+		t.Errorf("backup dir exists after a refusal: %v", err)
+	}
+	// Without a key an unsigned bundle goes on, with a visible warning.
+	_, _, errOut := runFile(t, unsigned, "--dry-run", "--backup-dir", backups, "--harbor-dir", filepath.Join(dir, "harbor"))
+	if !strings.Contains(errOut, "WARNING: this bundle is unsigned") {
+		t.Errorf("no warning for an unsigned bundle: %q", errOut)
 	}
 }
