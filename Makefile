@@ -13,7 +13,7 @@ RACE_PKGS := ./progress/... ./selfextract/... ./payload/... ./harbor/... ./cmd/.
 E2E_PKGS := $(filter-out $(RACE_PKGS),$(shell $(GO) list ./... 2>/dev/null | sed 's|^github.com/harborbundle/bundle|.|'))
 FUZZTIME ?= 5s
 
-.PHONY: build test demo bench dist fuzz tools fmt-check vet clean
+.PHONY: build test test-long demo bench bench-large dist fuzz tools fmt-check vet clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bundle
@@ -21,7 +21,7 @@ build:
 # Debian tools the tests and benchmarks drive (installed only when missing: CI may be fresh).
 tools:
 	@missing=(); \
-	for t in strace:strace minisign:minisign skopeo:skopeo makeself:makeself /usr/bin/time:time; do \
+	for t in strace:strace minisign:minisign skopeo:skopeo makeself:makeself /usr/bin/time:time gpg:gnupg; do \
 	  command -v $${t%%:*} >/dev/null || missing+=($${t#*:}); \
 	done; \
 	if [ $${#missing[@]} -gt 0 ]; then \
@@ -40,6 +40,11 @@ test: tools fmt-check vet
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 20m -p 1 $(E2E_PKGS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+
+# The long end-to-end matrix (kill -9 after every upgrade step, every failure injection, the
+# large fake release): too long for CI's budget, run before a release.
+test-long: tools
+	$(GO) test -tags long -count=1 -timeout 90m -p 1 ./upgrade/... ./internal/fakeharbor/... ./sign/...
 
 # Every fuzz target, one after the other (go test -fuzz takes one target per run).
 fuzz:

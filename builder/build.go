@@ -212,7 +212,7 @@ func manifestFor(s *settings, p *plan, inst *installer) payload.Manifest {
 		Migration:    payload.Migration{Method: rel.Migration.Method, Image: rel.Migration.Image, Args: rel.Migration.Args},
 		InstallFlags: rel.InstallFlags,
 		Builder:      payload.Builder{Version: s.BuilderVersion, BuildTime: s.BuildTime},
-		Installer:    payload.Installer{Source: inst.Source, SHA256: inst.SHA256},
+		Installer:    payload.Installer{Source: inst.Source, SHA256: inst.SHA256, Signature: inst.Signature},
 	}
 }
 

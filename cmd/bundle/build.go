@@ -25,6 +25,8 @@ type buildFlags struct {
 	platform         string
 	installer        string
 	installerBase    string
+	installerSHA256  string
+	installerKeyring string
 	components       []string
 	catalogs         []string
 	cache            string
@@ -63,6 +65,10 @@ the same inputs give a byte-identical file.
 Give both with two -o; a file literally named json is ./json.
 
 Credentials for --registry come from the docker config (docker login), as docker uses them.
+
+--installer-sha256 pins the installer archive. When the installer has a .asc signature (URL
++ ".asc", or FILE.asc next to it) and gpg is installed, --installer-keyring checks it; the
+result is recorded in the manifest (bundle inspect shows it) and a bad signature refuses.
 
 --sign-key signs the bundle: the .run carries a signature of its manifest (checked by bundle
 verify --key and by the .run itself against a trusted key), and NAME.run.minisig signs the
@@ -110,6 +116,8 @@ Examples:
 	fl.StringVar(&f.platform, "platform", builder.DefaultPlatform, "image platform `OS/ARCH`")
 	fl.StringVar(&f.installer, "installer", "", "installer .tgz `URL|FILE`, online or offline (default: the release's online installer)")
 	fl.StringVar(&f.installerBase, "installer-base", "", "`URL` replacing https://github.com in the default installer URL (a mirror)")
+	fl.StringVar(&f.installerSHA256, "installer-sha256", "", "refuse an installer whose sha256 is not `HEX`")
+	fl.StringVar(&f.installerKeyring, "installer-keyring", "", "gpg public key `FILE` to check the installer's .asc signature with")
 	fl.StringSliceVar(&f.components, "components", nil, "optional components to include: `LIST` of notary,clair,chartmuseum,trivy | all | none (default all the release has)")
 	fl.StringArrayVar(&f.catalogs, "catalog", nil, "catalog `FILE` to merge over the built-in one (repeatable)")
 	fl.StringVar(&f.cache, "cache", "", "blob cache `DIR` (default <user cache dir>/harbor-bundle)")
@@ -156,6 +164,8 @@ func (f *buildFlags) options(release string, levelSet bool) (opts builder.Option
 		Platform:         f.platform,
 		Installer:        f.installer,
 		InstallerBase:    f.installerBase,
+		InstallerSHA256:  f.installerSHA256,
+		InstallerKeyring: f.installerKeyring,
 		Components:       f.components,
 		CatalogFiles:     f.catalogs,
 		CacheDir:         f.cache,

@@ -49,6 +49,9 @@ func printInfo(w io.Writer, info *selfextract.Info) {
 	if m.Installer.Source != "" {
 		fmt.Fprintf(tw, "Installer:\t%s (sha256 %s)\n", m.Installer.Source, m.Installer.SHA256)
 	}
+	if m.Installer.Signature != "" {
+		fmt.Fprintf(tw, "Installer sig:\t%s\n", m.Installer.Signature)
+	}
 	sig := "unsigned"
 	if info.Signed {
 		sig = "signed (check it with: bundle verify --key KEY.pub)"
