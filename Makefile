@@ -9,9 +9,13 @@ BIN := bin/bundle
 # Packages whose tests are CPU-bound and cheap enough to run under the race detector. The
 # Docker end-to-end packages (fake Harbor, upgrade) spend their time waiting on containers and
 # run without it.
-RACE_PKGS := ./progress/... ./selfextract/... ./payload/... ./harbor/... ./cmd/... ./internal/e2elock/... ./internal/fakeharbor/release/... ./internal/fakeharbor/roles/... ./internal/fakeharbor/installer/...
-E2E_PKGS := $(filter-out $(RACE_PKGS),$(shell $(GO) list ./... 2>/dev/null | sed 's|^github.com/harborbundle/bundle|.|'))
-FUZZTIME ?= 5s
+RACE_PKGS := ./progress ./selfextract ./payload ./harbor ./sign ./cmd/bundle ./bench/report ./bench/cmd/benchtool \
+	./internal/e2elock ./internal/fakeharbor/release ./internal/fakeharbor/roles ./internal/fakeharbor/installer
+ALL_PKGS := $(shell $(GO) list ./... 2>/dev/null | sed 's|^github.com/harborbundle/bundle|.|')
+E2E_PKGS := $(filter-out $(RACE_PKGS),$(ALL_PKGS))
+# make test fuzzes each target briefly; make fuzz runs them longer.
+TEST_FUZZTIME ?= 5s
+FUZZTIME ?= 60s
 
 .PHONY: build test test-long demo bench bench-large dist fuzz tools fmt-check vet clean
 
@@ -21,7 +25,7 @@ build:
 # Debian tools the tests and benchmarks drive (installed only when missing: CI may be fresh).
 tools:
 	@missing=(); \
-	for t in strace:strace minisign:minisign skopeo:skopeo makeself:makeself /usr/bin/time:time gpg:gnupg; do \
+	for t in strace:strace minisign:minisign skopeo:skopeo makeself:makeself /usr/bin/time:time gpg:gnupg jq:jq; do \
 	  command -v $${t%%:*} >/dev/null || missing+=($${t#*:}); \
 	done; \
 	if [ $${#missing[@]} -gt 0 ]; then \
@@ -39,7 +43,7 @@ vet:
 test: tools fmt-check vet
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 20m -p 1 $(E2E_PKGS)
-	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 # The long end-to-end matrix (kill -9 after every upgrade step, every failure injection, the
 # large fake release): too long for CI's budget, run before a release.
@@ -52,7 +56,7 @@ fuzz:
 	  dir=$$(echo $$pkg | sed 's|^github.com/harborbundle/bundle|.|'); \
 	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
 	    echo "fuzz $$dir $$f ($(FUZZTIME))"; \
-	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$dir >/dev/null || { echo "FAIL: fuzz $$f in $$dir"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$dir; exit 1; }; \
+	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s $$dir >/dev/null || { echo "FAIL: fuzz $$f in $$dir"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s $$dir; exit 1; }; \
 	  done; \
 	done
 
@@ -61,6 +65,10 @@ demo: tools build
 
 bench: tools build
 	bash scripts/bench.sh
+
+# The same figures at 3 GiB of image content, to show how the cost grows.
+bench-large: tools build
+	BENCH_SIZES=3GiB BENCH_COMMAND="make bench-large" bash scripts/bench.sh
 
 dist:
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/bundle-linux-amd64 ./cmd/bundle

@@ -113,7 +113,7 @@ func runGPG(ctx context.Context, gpg, home string, args ...string) ([]byte, erro
 
 // verdict reads gpg's machine-readable status lines (doc/DETAILS of GnuPG).
 func verdict(src string, status []byte, runErr error) (string, error) {
-	var good, bad, nokey string
+	var good, bad, nokey, note string
 	valid := false
 	sc := bufio.NewScanner(bytes.NewReader(status))
 	for sc.Scan() {
@@ -122,8 +122,10 @@ func verdict(src string, status []byte, runErr error) (string, error) {
 			continue
 		}
 		switch f[1] {
-		case "GOODSIG", "EXPKEYSIG":
+		case "GOODSIG":
 			good = f[2]
+		case "EXPKEYSIG": // made while the key was valid; say so rather than refuse old releases
+			good, note = f[2], " (key expired since)"
 		case "VALIDSIG":
 			valid = true
 		case "BADSIG", "REVKEYSIG":
@@ -136,7 +138,7 @@ func verdict(src string, status []byte, runErr error) (string, error) {
 	case bad != "":
 		return "", inputErrorf("installer %s: its .asc signature is BAD (key %s): the archive is not what the release signed; refusing", src, bad)
 	case good != "" && valid && runErr == nil:
-		return "gpg: good signature from " + good, nil
+		return "gpg: good signature from " + good + note, nil
 	case nokey != "":
 		return "", inputErrorf("installer %s: its .asc is signed by key %s, which is not in --installer-keyring; refusing", src, nokey)
 	default:

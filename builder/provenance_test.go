@@ -178,3 +178,33 @@ func sha256Hex(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
+
+// TestVerdict reads gpg's status lines as GnuPG documents them, including the cases the
+// throwaway keys above do not produce (an expired or revoked key).
+func TestVerdict(t *testing.T) {
+	const id = "0123456789ABCDEF"
+	valid := "[GNUPG:] VALIDSIG AAAA 2020-01-01 0 4 0 22 8 00 AAAA\n"
+	cases := []struct {
+		status, want string // want: the recorded state, or part of the refusal
+		refused      bool
+	}{
+		{"[GNUPG:] GOODSIG " + id + " release\n" + valid, "gpg: good signature from " + id, false},
+		{"[GNUPG:] EXPKEYSIG " + id + " release\n" + valid, "gpg: good signature from " + id + " (key expired since)", false},
+		{"[GNUPG:] GOODSIG " + id + " release\n", "could not check", true}, // no VALIDSIG
+		{"[GNUPG:] BADSIG " + id + " release\n", "BAD (key " + id + ")", true},
+		{"[GNUPG:] REVKEYSIG " + id + " release\n" + valid, "BAD (key " + id + ")", true},
+		{"[GNUPG:] ERRSIG " + id + " 22 8 00 1 9\n[GNUPG:] NO_PUBKEY " + id + "\n", "key " + id + ", which is not in --installer-keyring", true},
+		{"gpg: no valid OpenPGP data found.\n", "no valid OpenPGP data found", true},
+	}
+	for _, c := range cases {
+		got, err := verdict("x.tgz", []byte(c.status), nil)
+		if c.refused {
+			var ie *InputError
+			if !errors.As(err, &ie) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%q: got %q, %v; want a refusal mentioning %q", c.status, got, err, c.want)
+			}
+		} else if err != nil || got != c.want {
+			t.Errorf("%q: got %q, %v; want %q", c.status, got, err, c.want)
+		}
+	}
+}

@@ -27,7 +27,11 @@ func (g Goal) MeasuredRatio() string {
 	if g.Other == "" {
 		return g.Ours
 	}
-	return fmt.Sprintf("%.2fx", g.Ratio)
+	r := fmt.Sprintf("%.2fx", g.Ratio)
+	if r == fmt.Sprintf("%.2fx", g.Limit) && g.Ratio != g.Limit {
+		r = fmt.Sprintf("%.3fx", g.Ratio) // 1.154x must not print as the 1.15x it missed
+	}
+	return r
 }
 
 // Result is "met", "missed" or "not measured".

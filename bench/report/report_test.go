@@ -161,3 +161,13 @@ func TestSectionOrdersSizesAndHasNoHandTypedFigures(t *testing.T) {
 		t.Fatalf("section lacks the measured ratio or the results file:\n%s", s)
 	}
 }
+
+func TestRatioNeverPrintsAsTheLimitItMissed(t *testing.T) {
+	g := ratioGoal("x", "y", 1.154, 1, fmtSeconds, 1.15)
+	if g.Result() != "missed" || g.MeasuredRatio() != "1.154x" {
+		t.Fatalf("%s %s, want missed 1.154x", g.Result(), g.MeasuredRatio())
+	}
+	if got := ratioGoal("x", "y", 0.5, 1, fmtSeconds, 1.15).MeasuredRatio(); got != "0.50x" {
+		t.Fatalf("got %s", got)
+	}
+}

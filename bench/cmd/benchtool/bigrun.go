@@ -51,7 +51,9 @@ func bigrunCmd(_ context.Context, args []string) error {
 			return err
 		}
 	}
-	sum, err := pw.Close(payload.Manifest{Release: "v1.10.0", FromVersions: []string{"v1.9.4"}})
+	m := payload.Manifest{Release: "v1.10.0", FromVersions: []string{"v1.9.4"}}
+	m.Stub = payload.Stub{Size: w.PayloadOffset(), SHA256: w.StubSHA256()} // verify checks the stub too
+	sum, err := pw.Close(m)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"github.com/harborbundle/bundle/internal/docker"
 	"os"
 	"os/exec"
 	"runtime"
@@ -32,7 +33,10 @@ func describeMachine(ctx context.Context, dir string) report.Machine {
 		m.MemBytes = kb << 10
 	}
 	m.Kernel = output(ctx, "uname", "-r")
-	m.Docker = output(ctx, "docker", "version", "--format", "{{.Server.Version}}")
+	m.Docker = "unknown"
+	if v, err := (&docker.Runner{}).Version(ctx); err == nil {
+		m.Docker = v
+	}
 	m.Disk = diskLine(ctx, dir)
 	return m
 }
