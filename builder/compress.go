@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/harborbundle/bundle/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -79,7 +80,7 @@ func (c *Cache) recompress(ctx context.Context, src *cachedLayer, level string) 
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(c.tmp, path, body); err != nil {
+	if err := atomicfile.Write(path, body, 0o644); err != nil {
 		return nil, fmt.Errorf("caching recompressed layer %s: %w", src.digest, err)
 	}
 	out := &cachedLayer{path: c.Path(h), digest: h, diffID: src.diffID, size: rec.Size, mediaType: types.OCILayerZStd, usize: rec.usize()}
@@ -195,25 +196,4 @@ func (r *ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return r.ReadCloser.Read(p)
-}
-
-// writeFileAtomic writes small metadata through a synced temp file in tmp and a rename.
-func writeFileAtomic(tmp, path string, data []byte) error {
-	f, err := os.CreateTemp(tmp, "meta-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

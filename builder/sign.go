@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"github.com/harborbundle/bundle/internal/atomicfile"
 	"hash"
 	"io"
 	"path/filepath"
@@ -74,5 +75,5 @@ func (g *signer) writeDetached(runPath string) (string, error) {
 		return "", err
 	}
 	path := runPath + ".minisig"
-	return path, selfextract.WriteFileAtomic(path, sig.Marshal(), 0o644)
+	return path, atomicfile.Write(path, sig.Marshal(), 0o644)
 }

@@ -4,6 +4,8 @@
 // not care pass Discard. Libraries never import cobra or progressbar.
 package progress
 
+import "fmt"
+
 // Reporter receives byte-counted progress for named tasks ("load images", an image reference,
 // "backup database", ...). Implementations must be safe for concurrent use: several tasks may run
 // in parallel.
@@ -43,4 +45,18 @@ type Writer struct {
 func (w Writer) Write(p []byte) (int, error) {
 	w.R.Add(w.Task, int64(len(p)))
 	return len(p), nil
+}
+
+// HumanBytes formats n in binary units, as df -h and docker do: "12.3 MiB".
+func HumanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/harborbundle/bundle/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -95,7 +96,7 @@ func WriteChecksums(runPath string, whole [32]byte, parts []Part) error {
 	for _, p := range parts {
 		fmt.Fprintf(&b, "%s  %s\n", p.SHA256, filepath.Base(p.Path))
 	}
-	return WriteFileAtomic(ChecksumPath(runPath), []byte(b.String()), 0o644)
+	return atomicfile.Write(ChecksumPath(runPath), []byte(b.String()), 0o644)
 }
 
 // ReadChecksums reads a sha256sum-style file into file name -> hex digest.

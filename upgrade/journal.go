@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/harborbundle/bundle/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -127,7 +128,7 @@ func (j *Journal) Save() error {
 	if err != nil {
 		return fmt.Errorf("encoding journal: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(j.dir, JournalName), append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(j.dir, JournalName), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("writing journal: %w", err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/harborbundle/bundle/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -62,7 +63,7 @@ func (u *Upgrade) migrate(ctx context.Context) error {
 	if err := os.Rename(stage, j.InstallDir); err != nil {
 		return fmt.Errorf("putting the new install dir in place: %w", err)
 	}
-	return syncDir(filepath.Dir(j.InstallDir))
+	return atomicfile.SyncDir(filepath.Dir(j.InstallDir))
 }
 
 // layOut writes the bundle's installer/ files into dir with their modes.

@@ -3,6 +3,7 @@ package upgrade
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/harborbundle/bundle/progress"
 	"io"
 	"strings"
 	"time"
@@ -83,8 +84,8 @@ func (p *Plan) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  install dir   %s (found from %s; Harbor %s)\n", in.Dir, in.DirFrom, state)
 	fmt.Fprintf(&b, "  data volume   %s\n", in.DataVolume)
 	fmt.Fprintf(&b, "  components    %s\n", componentsText(in.Components, p.InstallFlags))
-	fmt.Fprintf(&b, "  backup        under %s: needs %s, %s free\n", p.BackupDir, humanBytes(p.BackupBytes), humanBytes(p.BackupFree))
-	fmt.Fprintf(&b, "  images        %d to load (%s uncompressed), %d already present\n", len(p.ImagesToLoad), humanBytes(p.ImageBytes), len(p.ImagesLoaded))
+	fmt.Fprintf(&b, "  backup        under %s: needs %s, %s free\n", p.BackupDir, progress.HumanBytes(p.BackupBytes), progress.HumanBytes(p.BackupFree))
+	fmt.Fprintf(&b, "  images        %d to load (%s uncompressed), %d already present\n", len(p.ImagesToLoad), progress.HumanBytes(p.ImageBytes), len(p.ImagesLoaded))
 	fmt.Fprintf(&b, "  bundle        %s (manifest sha256 %s)\n", p.Bundle.Path, short(p.Bundle.ManifestSHA256))
 	if p.Resume != nil {
 		fmt.Fprintf(&b, "  resuming      %s, stopped at step %s (%s)\n", p.Resume.ID, p.Resume.LastStep, p.Resume.Status)
@@ -135,20 +136,6 @@ func short(sum string) string {
 		return sum[:12]
 	}
 	return sum
-}
-
-// humanBytes formats n in binary units: "12.3 MiB".
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // planSteps explains each changing step with the paths it touches.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/harborbundle/bundle/progress"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -81,8 +82,8 @@ func evaluate(f *facts) []Check {
 	}
 	add("root", rootErr, "running as root")
 	add("backup place", backupPlaceErr(f.in, f.backupDir), "outside the install dir and the trees it backs up")
-	add("backup space", spaceErr("the backup", f.backupNeed, f.backupFree, f.backupErr, "--backup-dir"), fmt.Sprintf("needs %s, %s free", humanBytes(f.backupNeed), humanBytes(f.backupFree)))
-	add("image space", spaceErr("the images", f.imagesNeed, f.imagesFree, f.imagesErr, "docker's root dir"), fmt.Sprintf("needs %s, %s free", humanBytes(f.imagesNeed), humanBytes(f.imagesFree)))
+	add("backup space", spaceErr("the backup", f.backupNeed, f.backupFree, f.backupErr, "--backup-dir"), fmt.Sprintf("needs %s, %s free", progress.HumanBytes(f.backupNeed), progress.HumanBytes(f.backupFree)))
+	add("image space", spaceErr("the images", f.imagesNeed, f.imagesFree, f.imagesErr, "docker's root dir"), fmt.Sprintf("needs %s, %s free", progress.HumanBytes(f.imagesNeed), progress.HumanBytes(f.imagesFree)))
 	add("harbor.yml", f.configErr, "parses and has every key the migrator needs")
 	var oldErr error
 	if len(f.missingOld) > 0 {
@@ -200,7 +201,7 @@ func spaceErr(what string, need, free int64, err error, where string) error {
 		return fmt.Errorf("cannot measure free space for %s: %v", what, err)
 	}
 	if need > free {
-		return fmt.Errorf("%s needs %s but only %s is free; free space or choose another %s", what, humanBytes(need), humanBytes(free), where)
+		return fmt.Errorf("%s needs %s but only %s is free; free space or choose another %s", what, progress.HumanBytes(need), progress.HumanBytes(free), where)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package upgrade
 
 import (
 	"fmt"
+	"github.com/harborbundle/bundle/progress"
 	"io"
 	"text/tabwriter"
 	"time"
@@ -76,7 +77,7 @@ func (r *StatusReport) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ID\tFROM\tTO\tSTATE\tSIZE")
 	for _, b := range r.Backups {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", b.ID, b.From, b.To, b.State, humanBytes(b.Bytes))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", b.ID, b.From, b.To, b.State, progress.HumanBytes(b.Bytes))
 	}
 	return tw.Flush()
 }

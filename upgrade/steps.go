@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/harborbundle/bundle/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -139,7 +140,7 @@ func (u *Upgrade) moveInstallDir(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("moving %s into the backup: %w", src, err)
 	}
-	if err := syncDir(filepath.Dir(src)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(src)); err != nil {
 		return err
 	}
 	return u.record("harbor", src, dst, m, true)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/harborbundle/bundle/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -217,14 +218,5 @@ func CopyTreeVerified(ctx context.Context, src, dst string, p progress.Reporter,
 	if err := os.Rename(partial, dst); err != nil {
 		return nil, fmt.Errorf("finishing copy: %w", err)
 	}
-	return m, syncDir(filepath.Dir(dst))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return m, atomicfile.SyncDir(filepath.Dir(dst))
 }

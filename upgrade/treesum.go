@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/harborbundle/bundle/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -252,7 +253,7 @@ func WriteTreeManifest(path string, m *TreeManifest) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := writeFileAtomic(path, b, 0o600); err != nil {
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
 		return "", fmt.Errorf("writing tree manifest: %w", err)
 	}
 	sum := sha256.Sum256(b)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/harborbundle/bundle/progress"
 	"io"
 	"os"
 	"path/filepath"
@@ -208,7 +209,7 @@ func printBuild(w io.Writer, res *builder.Result) {
 		}
 		files = strings.Join(names, " ")
 	}
-	fmt.Fprintf(tw, "Wrote:\t%s (%s)\n", files, humanBytes(res.Size))
+	fmt.Fprintf(tw, "Wrote:\t%s (%s)\n", files, progress.HumanBytes(res.Size))
 	fmt.Fprintf(tw, "In:\t%s\n", filepath.Dir(res.File))
 	fmt.Fprintf(tw, "sha256:\t%s (also in %s)\n", res.SHA256, filepath.Base(res.ChecksumFile))
 	if res.SignatureFile != "" {
@@ -221,7 +222,7 @@ func printBuild(w io.Writer, res *builder.Result) {
 	fmt.Fprintf(tw, "Installer:\t%s\n", res.Installer.Source)
 	c := res.Cache
 	fmt.Fprintf(tw, "Cache:\t%d blobs fetched (%s), %d reused, %d damaged and refetched, %d layers recompressed\n",
-		c.BlobsFetched, humanBytes(c.BytesFetched), c.BlobsReused, c.BlobsCorrupt, c.Recompressed)
+		c.BlobsFetched, progress.HumanBytes(c.BytesFetched), c.BlobsReused, c.BlobsCorrupt, c.Recompressed)
 	fmt.Fprintf(tw, "Time:\t%.1fs\n", res.Seconds)
 	tw.Flush()
 }

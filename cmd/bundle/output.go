@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/harborbundle/bundle/progress"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -35,7 +36,7 @@ func printInfo(w io.Writer, info *selfextract.Info) {
 	if len(info.Parts) > 0 {
 		fmt.Fprintf(tw, "Parts:\t%s\n", strings.Join(info.Parts, " "))
 	}
-	fmt.Fprintf(tw, "Size:\t%s (%d bytes)\n", humanBytes(info.Size), info.Size)
+	fmt.Fprintf(tw, "Size:\t%s (%d bytes)\n", progress.HumanBytes(info.Size), info.Size)
 	fmt.Fprintf(tw, "Harbor release:\t%s\n", m.Release)
 	fmt.Fprintf(tw, "Upgrades from:\t%s\n", strings.Join(m.FromVersions, ", "))
 	fmt.Fprintf(tw, "Components:\t%s\n", strings.Join(m.Components, ", "))
@@ -63,7 +64,7 @@ func printInfo(w io.Writer, info *selfextract.Info) {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  REFERENCE\tCOMPONENT\tSIZE\tIMAGE ID (config)\tMANIFEST\n")
 	for _, img := range m.Images {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", img.Ref, img.Component, humanBytes(img.Size), shortDigest(img.ConfigDigest), shortDigest(img.ManifestDigest))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", img.Ref, img.Component, progress.HumanBytes(img.Size), shortDigest(img.ConfigDigest), shortDigest(img.ManifestDigest))
 	}
 	tw.Flush()
 	var installer []string

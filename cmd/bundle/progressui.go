@@ -136,9 +136,9 @@ func (r *lineReporter) Add(task string, n int64) {
 		r.next = now.Add(r.interval)
 		rate := float64(r.done) / now.Sub(r.began).Seconds()
 		if r.total > 0 {
-			fmt.Fprintf(r.w, "%s: %s / %s (%d%%), %s/s\n", r.last, humanBytes(r.done), humanBytes(r.total), r.done*100/r.total, humanBytes(int64(rate)))
+			fmt.Fprintf(r.w, "%s: %s / %s (%d%%), %s/s\n", r.last, progress.HumanBytes(r.done), progress.HumanBytes(r.total), r.done*100/r.total, progress.HumanBytes(int64(rate)))
 		} else {
-			fmt.Fprintf(r.w, "%s: %s, %s/s\n", r.last, humanBytes(r.done), humanBytes(int64(rate)))
+			fmt.Fprintf(r.w, "%s: %s, %s/s\n", r.last, progress.HumanBytes(r.done), progress.HumanBytes(int64(rate)))
 		}
 	}
 }
@@ -153,20 +153,6 @@ func (r *lineReporter) Done(task string, err error) {
 	if err != nil {
 		fmt.Fprintf(r.w, "%s: %v\n", task, err)
 	}
-}
-
-// humanBytes formats n in binary units, as df -h and docker do.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func shorten(s string, n int) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/harborbundle/bundle/progress"
 	"time"
 
 	"github.com/harborbundle/bundle/selfextract"
@@ -77,5 +78,5 @@ func printVerify(a *app, res *selfextract.VerifyResult) {
 	}
 	fmt.Fprintf(a.stdout, "%s: OK (Harbor %s, %d images, %d entries, %s in %s, %s/s; signature: %s)\n",
 		res.Info.File, res.Info.Manifest.Release, len(res.Info.Manifest.Images), len(res.Info.Manifest.Entries)+1,
-		humanBytes(res.Bytes), res.Duration.Round(time.Millisecond), humanBytes(int64(float64(res.Bytes)/secs)), res.Signature)
+		progress.HumanBytes(res.Bytes), res.Duration.Round(time.Millisecond), progress.HumanBytes(int64(float64(res.Bytes)/secs)), res.Signature)
 }

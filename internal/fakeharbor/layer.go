@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/harborbundle/bundle/internal/atomicfile"
 	"io"
 	"os"
 	"path"
@@ -199,7 +200,7 @@ func writeLayer(base string, spec *layerSpec) (*fileLayer, error) {
 		return nil, err
 	}
 	meta, _ := json.Marshal(layerMeta{Digest: l.digest.String(), DiffID: l.diffID.String(), Size: l.size, USize: l.usize})
-	return l, writeFileAtomic(base+".json", meta)
+	return l, atomicfile.Write(base+".json", meta, 0o644)
 }
 
 func writeTar(w io.Writer, spec *layerSpec) error {
@@ -258,24 +259,3 @@ func writeEntry(tw *tar.Writer, hdr *tar.Header, e entry) error {
 type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
-
-// writeFileAtomic writes data to a temporary file next to name, syncs it and renames it.
-func writeFileAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), name)
-}

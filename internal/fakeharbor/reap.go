@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/harborbundle/bundle/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -36,7 +37,7 @@ func (h *Harbor) writeOwner(pid int) error {
 		o.PreImages = append(o.PreImages, ref)
 	}
 	b, _ := json.Marshal(o)
-	return writeFileAtomic(filepath.Join(h.Parent, ownerFile), b)
+	return atomicfile.Write(filepath.Join(h.Parent, ownerFile), b, 0o644)
 }
 
 // reapStale removes the workspaces (containers, network, images, directory) of dead owners.
