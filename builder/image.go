@@ -3,13 +3,12 @@ package builder
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
+	"github.com/harborbundle/bundle/payload"
 	"io"
 	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -93,46 +92,6 @@ type zstdCloser struct{ d *zstd.Decoder }
 
 func (z zstdCloser) Close() error { z.d.Close(); return nil }
 
-// cachedImage is an image whose manifest and config are in memory and whose layers are cached
-// blobs. Its manifest is the registry's bytes (keep) or the rewritten zstd one, so its digest is
-// exactly what the payload records.
-type cachedImage struct {
-	rawManifest []byte
-	rawConfig   []byte
-	mediaType   types.MediaType
-	layers      []v1.Layer
-}
-
-var _ v1.Image = (*cachedImage)(nil)
-
-func (c *cachedImage) Layers() ([]v1.Layer, error)         { return append([]v1.Layer(nil), c.layers...), nil }
-func (c *cachedImage) MediaType() (types.MediaType, error) { return c.mediaType, nil }
-func (c *cachedImage) Size() (int64, error)                { return int64(len(c.rawManifest)), nil }
-func (c *cachedImage) ConfigName() (v1.Hash, error)        { return partial.ConfigName(c) }
-func (c *cachedImage) ConfigFile() (*v1.ConfigFile, error) { return partial.ConfigFile(c) }
-func (c *cachedImage) RawConfigFile() ([]byte, error)      { return c.rawConfig, nil }
-func (c *cachedImage) Digest() (v1.Hash, error)            { return partial.Digest(c) }
-func (c *cachedImage) Manifest() (*v1.Manifest, error)     { return partial.Manifest(c) }
-func (c *cachedImage) RawManifest() ([]byte, error)        { return c.rawManifest, nil }
-func (c *cachedImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
-	return c.find(h, v1.Layer.DiffID)
-}
-func (c *cachedImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
-	if cn, err := c.ConfigName(); err == nil && cn == h {
-		return partial.ConfigLayer(c)
-	}
-	return c.find(h, v1.Layer.Digest)
-}
-
-func (c *cachedImage) find(h v1.Hash, key func(v1.Layer) (v1.Hash, error)) (v1.Layer, error) {
-	for _, l := range c.layers {
-		if k, err := key(l); err == nil && k == h {
-			return l, nil
-		}
-	}
-	return nil, fmt.Errorf("image has no layer %s", h)
-}
-
 // image builds the image the payload stores: the registry's manifest with cached layers, or,
 // when layers were recompressed, the manifest rewritten for them (config unchanged, so the
 // image ID after docker load is the same).
@@ -141,14 +100,15 @@ func (p *pipeline) image(job *imageJob) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading config of %s: %w", job.task, err)
 	}
-	img := &cachedImage{rawManifest: job.ri.raw, rawConfig: rawConfig, mediaType: job.ri.mediaType}
+	rawManifest, mediaType := job.ri.raw, job.ri.mediaType
 	m := job.ri.manifest.DeepCopy()
 	changed := false
+	layers := make([]v1.Layer, 0, len(job.layers))
 	for k, l := range job.layers {
 		if l.out.fresh != nil {
-			img.layers = append(img.layers, l.out.fresh)
+			layers = append(layers, l.out.fresh)
 		} else {
-			img.layers = append(img.layers, l.out)
+			layers = append(layers, l.out)
 		}
 		if l.out.digest != m.Layers[k].Digest {
 			changed = true
@@ -156,28 +116,13 @@ func (p *pipeline) image(job *imageJob) (v1.Image, error) {
 		}
 	}
 	if changed {
-		if img.rawManifest, err = zstdManifest(m); err != nil {
+		// Its layers became zstd: the manifest is rewritten exactly as payload.ZstdImage does.
+		if rawManifest, err = payload.EncodeOCIManifest(m); err != nil {
 			return nil, err
 		}
-		img.mediaType = types.OCIManifestSchema1
+		mediaType = types.OCIManifestSchema1
 	}
-	return img, nil
-}
-
-// zstdManifest serializes a manifest whose layers became zstd with OCI media types (Docker's
-// schema 2 has no zstd layer type), as payload.ZstdImage does.
-func zstdManifest(m *v1.Manifest) ([]byte, error) {
-	m.MediaType = types.OCIManifestSchema1
-	if m.Config.MediaType == types.DockerConfigJSON {
-		m.Config.MediaType = types.OCIConfigJSON
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
-		return nil, fmt.Errorf("encoding image manifest: %w", err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return payload.NewImage(mediaType, rawManifest, rawConfig, layers), nil
 }
 
 // readBlob reads a small cached blob (a config), refusing one larger than the registry said.

@@ -80,6 +80,15 @@ func (z *rewrittenImage) finish(img v1.Image, m *v1.Manifest) (v1.Image, error) 
 	if z.rawConfig, err = img.RawConfigFile(); err != nil {
 		return nil, fmt.Errorf("reading image config: %w", err)
 	}
+	z.rawManifest, err = EncodeOCIManifest(m)
+	z.mediaType = types.OCIManifestSchema1
+	return z, err
+}
+
+// EncodeOCIManifest turns m into an OCI manifest (Docker's schema 2 has no zstd layer type) and
+// serializes it the one way the payload does, so that the same layers give the same digest
+// whoever rewrites the manifest.
+func EncodeOCIManifest(m *v1.Manifest) ([]byte, error) {
 	m.MediaType = types.OCIManifestSchema1
 	if m.Config.MediaType == types.DockerConfigJSON {
 		m.Config.MediaType = types.OCIConfigJSON
@@ -90,14 +99,21 @@ func (z *rewrittenImage) finish(img v1.Image, m *v1.Manifest) (v1.Image, error) 
 	if err := enc.Encode(m); err != nil {
 		return nil, fmt.Errorf("encoding image manifest: %w", err)
 	}
-	z.rawManifest = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	return z, nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// NewImage is an image made of manifest and config bytes and the given layer values, kept as
+// they are (not partial's wrappers), so that the writer sees the uncompressed sizes they recorded.
+// The builder assembles its cached images with it.
+func NewImage(mediaType types.MediaType, rawManifest, rawConfig []byte, layers []v1.Layer) v1.Image {
+	return &rewrittenImage{mediaType: mediaType, rawManifest: rawManifest, rawConfig: rawConfig, layers: layers}
 }
 
 // rewrittenImage is an image whose manifest was rewritten (layers recompressed, or media types
 // made OCI) around the same config; it keeps the layer values themselves (not partial's
 // wrappers) so that the writer sees the uncompressed sizes recompression recorded.
 type rewrittenImage struct {
+	mediaType              types.MediaType
 	rawConfig, rawManifest []byte
 	layers                 []v1.Layer
 }
@@ -107,7 +123,7 @@ var _ v1.Image = (*rewrittenImage)(nil)
 func (z *rewrittenImage) Layers() ([]v1.Layer, error) {
 	return append([]v1.Layer(nil), z.layers...), nil
 }
-func (z *rewrittenImage) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+func (z *rewrittenImage) MediaType() (types.MediaType, error) { return z.mediaType, nil }
 func (z *rewrittenImage) Size() (int64, error)                { return int64(len(z.rawManifest)), nil }
 func (z *rewrittenImage) ConfigName() (v1.Hash, error)        { return partial.ConfigName(z) }
 func (z *rewrittenImage) ConfigFile() (*v1.ConfigFile, error) { return partial.ConfigFile(z) }
