@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"sort"
 	"time"
 
 	"github.com/harborbundle/bundle/payload"
@@ -49,7 +50,10 @@ func (b *Bundle) Info(pr *payload.Reader) *Info {
 	}
 }
 
-// OpenAny opens a bundle given as one file or as all of its parts, in order.
+// OpenAny opens a bundle given as one file or as all of its parts. Parts are read in place, in
+// part-number order, without hashing them: the trailer refuses a missing or extra part (the offsets
+// no longer fit) and the manifest's sha256 is checked as for a whole file. Verify checks each part
+// against NAME.run.sha256 as well.
 func OpenAny(paths []string) (*Bundle, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("no bundle file given")
@@ -57,14 +61,14 @@ func OpenAny(paths []string) (*Bundle, error) {
 	if len(paths) == 1 && !IsPart(paths[0]) {
 		return Open(paths[0])
 	}
-	all, err := CheckParts(paths)
-	if err != nil {
-		return nil, err
+	ordered := append([]string(nil), paths...)
+	for _, p := range ordered {
+		if !IsPart(p) {
+			return nil, fmt.Errorf("%s is not a part (NAME.run.001, ...): give either the .run or all of its parts", p)
+		}
 	}
-	if all == nil {
-		return nil, fmt.Errorf("only some parts of the bundle were given; give all of them (NAME.run.0*) to read it")
-	}
-	return OpenParts(all)
+	sort.Slice(ordered, func(i, j int) bool { return partNumber(ordered[i]) < partNumber(ordered[j]) })
+	return OpenParts(ordered)
 }
 
 // Inspect opens the bundle at paths (one file, or all parts) and describes it.
@@ -133,7 +137,8 @@ func Verify(ctx context.Context, paths []string, opts VerifyOptions) (*VerifyRes
 		}
 		paths = all
 	}
-	b, err := OpenAny(paths)
+	// Parts were hashed just above: open them as they are rather than through OpenAny's checks.
+	b, err := OpenParts(paths)
 	if err != nil {
 		return nil, err
 	}
@@ -144,13 +149,11 @@ func Verify(ctx context.Context, paths []string, opts VerifyOptions) (*VerifyRes
 	}
 	// The signature covers the manifest's sha256: check it first, so a wrongly signed bundle is
 	// refused without reading the rest.
-	res.Signature, err = signatureState(b, opts.Key)
+	prov, err := b.CheckProvenance(pr.Manifest(), opts.Key)
 	if err != nil {
 		return nil, err
 	}
-	if err := b.VerifyStub(pr.Manifest()); err != nil {
-		return nil, err
-	}
+	res.Signature = prov.String()
 	if err := pr.Verify(ctx, progress.Or(opts.Progress)); err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Path, err)
 	}
@@ -161,21 +164,42 @@ func Verify(ctx context.Context, paths []string, opts VerifyOptions) (*VerifyRes
 	return res, nil
 }
 
-func signatureState(b *Bundle, key *sign.PublicKey) (string, error) {
+// Provenance says what is known of who made a bundle.
+type Provenance struct {
+	// Signer is the key ID the embedded signature names; empty when unsigned.
+	Signer string `json:"signer,omitempty"`
+	// Checked is true when the signature was verified against a trusted key.
+	Checked bool `json:"checked"`
+}
+
+func (p Provenance) String() string {
+	switch {
+	case p.Checked:
+		return "valid (key ID " + p.Signer + ")"
+	case p.Signer == "":
+		return "unsigned"
+	}
+	return "signed by key ID " + p.Signer + " (not checked: no key given)"
+}
+
+// CheckProvenance checks the program part of the file against the manifest and, when key is
+// set, the embedded signature against key (an unsigned or wrongly signed bundle is then a
+// *SignatureError). Without a key it reports what the bundle claims, for the caller to warn.
+func (b *Bundle) CheckProvenance(m *payload.Manifest, key *sign.PublicKey) (Provenance, error) {
+	if err := b.VerifyStub(m); err != nil {
+		return Provenance{}, err
+	}
 	if key != nil {
 		if err := b.CheckSignature(key); err != nil {
-			return "", err
+			return Provenance{}, err
 		}
-		return "valid (key ID " + key.ID.String() + ")", nil
+		return Provenance{Signer: key.ID.String(), Checked: true}, nil
 	}
 	sig, err := b.EmbeddedSignature()
-	switch {
-	case err != nil:
-		return "", err
-	case sig == nil:
-		return "unsigned", nil
+	if err != nil || sig == nil {
+		return Provenance{}, err
 	}
-	return "signed by key ID " + sig.KeyID.String() + " (not checked: no key given)", nil
+	return Provenance{Signer: sig.KeyID.String()}, nil
 }
 
 // VerifyStub checks the executable part of the file against the digest the manifest records, so

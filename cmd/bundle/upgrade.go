@@ -320,29 +320,21 @@ func splitList(s string) []string {
 // (--key or /etc/harbor-bundle/trusted.pub). Without a trusted key an unsigned bundle runs, with
 // a warning that says how to require signatures.
 func checkProvenance(a *app, b *selfextract.Bundle, m *payload.Manifest, keyPath string) error {
-	if err := b.VerifyStub(m); err != nil {
-		return err
-	}
 	key, source, err := selfextract.TrustedKey(keyPath)
 	if err != nil {
 		return err
 	}
-	if key != nil {
-		if err := b.CheckSignature(key); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stderr, "Signature: valid, key ID %s (%s)\n", key.ID, source)
-		return nil
-	}
-	sig, err := b.EmbeddedSignature()
-	if err != nil {
+	prov, err := b.CheckProvenance(m, key)
+	switch {
+	case err != nil:
 		return err
-	}
-	if sig == nil {
+	case prov.Checked:
+		fmt.Fprintf(a.stderr, "Signature: valid, key ID %s (%s)\n", prov.Signer, source)
+	case prov.Signer == "":
 		fmt.Fprintf(a.stderr, "WARNING: this bundle is unsigned and no trusted key is configured; its origin is not proven.\n"+
 			"         To require signed bundles, install the builder's public key as %s.\n", selfextract.TrustedKeyPath)
-		return nil
+	default:
+		fmt.Fprintf(a.stderr, "WARNING: this bundle is signed by key ID %s, but no trusted key is configured to check it (--key or %s).\n", prov.Signer, selfextract.TrustedKeyPath)
 	}
-	fmt.Fprintf(a.stderr, "WARNING: this bundle is signed by key ID %s, but no trusted key is configured to check it (--key or %s).\n", sig.KeyID, selfextract.TrustedKeyPath)
 	return nil
 }
