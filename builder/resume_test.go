@@ -95,7 +95,16 @@ func TestResumeAfterKill(t *testing.T) {
 		t.Fatalf("the build never reached the held downloads: %s", stderr.String())
 	}
 	proxy.Release()
-	_, done := proxy.Snapshot()
+	proxy.Snapshot() // the rerun's requests are counted from here
+	// What the killed run "had" is what reached its cache: a download the registry finished in
+	// the instant between the wait above and the kill may not have been renamed into place, and
+	// fetching that one again is right.
+	done := map[string]bool{}
+	for d := range all {
+		if _, err := os.Stat(filepath.Join(cache, "blobs", "sha256", strings.TrimPrefix(d, "sha256:"))); err == nil {
+			done[d] = true
+		}
+	}
 	if len(done) < before || len(done) >= len(all) {
 		t.Fatalf("killed run finished %d of %d blobs, want at least %d and not all", len(done), len(all), before)
 	}
