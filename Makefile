@@ -17,20 +17,31 @@ E2E_PKGS := $(filter-out $(RACE_PKGS),$(ALL_PKGS))
 TEST_FUZZTIME ?= 5s
 FUZZTIME ?= 60s
 
-.PHONY: build test test-long demo bench bench-large dist fuzz tools fmt-check vet clean
+.PHONY: build test test-long demo bench bench-large dist fuzz tools fmt-check vet tidy-check staticcheck clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bundle
 
 # Debian tools the tests and benchmarks drive (installed only when missing: CI may be fresh).
+# Debian's python3 with jinja2/yaml/click/packaging runs Harbor's real migrator and prepare
+# (../shared/harbor-real) in the differential tests; the python3 first on PATH may lack them.
+# staticcheck comes from the Go module proxy at a pinned version, built once into GOPATH/bin.
+STATICCHECK_VERSION ?= v0.8.2
+STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 tools:
 	@missing=(); \
 	for t in strace:strace minisign:minisign skopeo:skopeo makeself:makeself /usr/bin/time:time gpg:gnupg jq:jq; do \
 	  command -v $${t%%:*} >/dev/null || missing+=($${t#*:}); \
 	done; \
+	[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import jinja2, yaml, click, packaging' 2>/dev/null || \
+	  missing+=(python3 python3-jinja2 python3-yaml python3-click python3-packaging); \
 	if [ $${#missing[@]} -gt 0 ]; then \
 	  echo "installing: $${missing[*]}"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $${missing[@]} >/dev/null; \
+	fi
+	@if ! $(STATICCHECK) -version 2>/dev/null | grep -q '($(STATICCHECK_VERSION:v%=%))'; then \
+	  echo "installing staticcheck $(STATICCHECK_VERSION)"; \
+	  (cd / && GOFLAGS=-mod=mod $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)); \
 	fi
 
 fmt-check:
@@ -40,7 +51,14 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-test: tools fmt-check vet
+# go.mod and go.sum are exactly what the imports need.
+tidy-check:
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
+
+staticcheck: tools
+	$(STATICCHECK) ./...
+
+test: tools fmt-check vet tidy-check staticcheck
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 20m -p 1 $(E2E_PKGS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)

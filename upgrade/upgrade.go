@@ -158,10 +158,8 @@ func Prepare(ctx context.Context, o Options) (_ *Upgrade, err error) {
 		return nil, &BundleError{err}
 	}
 	lockErr := u.takeLock()
-	if lockErr != nil {
-		if _, ok := lockErr.(*LockedError); ok {
-			return nil, lockErr // another run is working: nothing else is worth reporting
-		}
+	if _, ok := lockErr.(*LockedError); ok {
+		return nil, lockErr // another run is working: nothing else is worth reporting
 	}
 	if err := u.loadTargetConfig(); err != nil {
 		return nil, err

@@ -171,8 +171,3 @@ func valueText(m *Metric) string {
 	}
 	return t
 }
-
-// ratioOf is a helper for the README: the median of a field of name divided by another's.
-func ratioOf(m map[string]*Metric, a, b string, field func(*Metric) *Stat) float64 {
-	return median(m[a], field) / median(m[b], field)
-}
