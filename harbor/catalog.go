@@ -13,7 +13,7 @@ import (
 //go:embed catalog.yaml
 var defaultCatalogYAML []byte
 
-// maxCatalogSize bounds a --catalog file; the built-in one is about 40 KiB.
+// maxCatalogSize bounds a --catalog file; the built-in one is about 60 KiB.
 const maxCatalogSize = 1 << 20
 
 // Catalog is the set of Harbor releases bundle knows, keyed by version.
@@ -64,7 +64,77 @@ func parseCatalog(sources []catalogSource) (*Catalog, error) {
 	if len(c.releases) == 0 {
 		return nil, &CatalogError{Source: sources[0].name, Problems: []string{"no releases"}}
 	}
+	for _, r := range c.releases {
+		r.catalog = c
+	}
+	if problems := c.checkDrops(); len(problems) > 0 {
+		return nil, &CatalogError{Source: sources[len(sources)-1].name, Problems: problems}
+	}
 	return c, nil
+}
+
+// checkDrops: a release may only drop a component the newest release of the line before it
+// has, or the plan would promise a loss that cannot happen.
+func (c *Catalog) checkDrops() []string {
+	var problems []string
+	for _, r := range c.releases {
+		prev := c.previousLine(r.v)
+		for _, d := range r.Drops {
+			if prev == nil || !prev.has(d.Component) {
+				problems = append(problems, fmt.Sprintf("release %s drops %s, which the line before it does not have", r.Version, d.Component))
+			}
+		}
+	}
+	return problems
+}
+
+// previousLine is the newest release of the minor line before v's; nil when there is none.
+func (c *Catalog) previousLine(v Version) *Release {
+	var prev *Release
+	for _, r := range c.releases {
+		if r.v.Compare(v) < 0 && !r.v.SameLine(v) {
+			prev = r
+		}
+	}
+	return prev
+}
+
+// find is the release of exactly v, or nil.
+func (c *Catalog) find(v Version) *Release {
+	if c == nil {
+		return nil
+	}
+	for _, r := range c.releases {
+		if r.v == v {
+			return r
+		}
+	}
+	return nil
+}
+
+// Dropped lists the optional components an upgrade from installed to target takes away: the
+// drops of every line after installed's, up to and including target's, that installed has
+// (when the catalog knows installed; else every such drop). Components are named once.
+func (c *Catalog) Dropped(installed string, target *Release) ([]Drop, error) {
+	from, err := ParseVersion(installed)
+	if err != nil {
+		return nil, err
+	}
+	had := c.find(from)
+	var out []Drop
+	seen := map[string]bool{}
+	for _, r := range c.releases {
+		if r.v.Compare(from) <= 0 || r.v.SameLine(from) || r.v.Compare(target.v) > 0 {
+			continue
+		}
+		for _, d := range r.Drops {
+			if !seen[d.Component] && (had == nil || had.has(d.Component)) {
+				seen[d.Component] = true
+				out = append(out, d)
+			}
+		}
+	}
+	return out, nil
 }
 
 // Releases returns every release, oldest first.
@@ -76,10 +146,8 @@ func (c *Catalog) Get(version string) (*Release, error) {
 	if err != nil {
 		return nil, &UnknownReleaseError{Version: version, Nearest: c.latestPerLine(3)}
 	}
-	for _, r := range c.releases {
-		if r.v == v {
-			return r, nil
-		}
+	if r := c.find(v); r != nil {
+		return r, nil
 	}
 	return nil, &UnknownReleaseError{Version: version, Nearest: c.nearest(v, 3)}
 }

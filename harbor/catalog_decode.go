@@ -16,7 +16,12 @@ import (
 type catalogFile struct {
 	// ImageSets holds YAML anchors shared by several releases; it is not used directly.
 	ImageSets map[string][]Image `yaml:"image_sets,omitempty"`
-	Releases  []*Release         `yaml:"releases"`
+	// Compose, Drop and Lines hold more anchors: compose requirements, dropped components and
+	// the settings every release of a line merges in (`<<: *line_2_4`).
+	Compose  map[string]yaml.Node `yaml:"compose,omitempty"`
+	Drop     map[string]yaml.Node `yaml:"drop,omitempty"`
+	Lines    map[string]yaml.Node `yaml:"lines,omitempty"`
+	Releases []*Release           `yaml:"releases"`
 }
 
 // decodeCatalog decodes one source strictly and validates each release in it on its own.
@@ -66,29 +71,28 @@ func orIndex(version string, i int) string {
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // requiredImages maps a component to the images (by last path element, so mirrors under other
-// namespaces still validate) it cannot run without, and the first version that needs each.
-var requiredImages = map[string][]struct {
-	name  string
-	since Version
-}{
+// namespaces still validate) it cannot run without; each entry lists the names that can fill it
+// (2.15.2 ships valkey-photon where every release before it ships redis-photon).
+var requiredImages = map[string][][]string{
 	Core: {
-		{"harbor-core", Version{}}, {"harbor-portal", Version{}}, {"harbor-jobservice", Version{}},
-		{"harbor-log", Version{}}, {"harbor-db", Version{}}, {"harbor-registryctl", Version{}},
-		{"registry-photon", Version{}}, {"redis-photon", Version{}}, {"nginx-photon", Version{}},
+		{"harbor-core"}, {"harbor-portal"}, {"harbor-jobservice"}, {"harbor-log"}, {"harbor-db"},
+		{"harbor-registryctl"}, {"registry-photon"}, {"redis-photon", "valkey-photon"}, {"nginx-photon"},
 	},
-	Prepare:     {{"prepare", Version{}}},
-	Notary:      {{"notary-server-photon", Version{}}, {"notary-signer-photon", Version{}}},
-	Clair:       {{"clair-photon", Version{}}, {"clair-adapter-photon", Version{1, 10, 0}}},
-	Chartmuseum: {{"chartmuseum-photon", Version{}}},
-	Trivy:       {{"trivy-adapter-photon", Version{}}},
-	Exporter:    {{"harbor-exporter", Version{}}},
-	Migrator:    {{"harbor-migrator", Version{}}},
+	Prepare:     {{"prepare"}},
+	Notary:      {{"notary-server-photon"}, {"notary-signer-photon"}},
+	Clair:       {{"clair-photon"}},
+	Chartmuseum: {{"chartmuseum-photon"}},
+	Trivy:       {{"trivy-adapter-photon"}},
+	Exporter:    {{"harbor-exporter"}},
+	Migrator:    {{"harbor-migrator"}},
 }
 
 var (
-	tagRe  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	repoRe = regexp.MustCompile(`^[a-z0-9]+([._/:-][a-z0-9]+)*$`)
-	cfgRe  = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
+	tagRe   = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	repoRe  = regexp.MustCompile(`^[a-z0-9]+([._/:-][a-z0-9]+)*$`)
+	cfgRe   = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
+	dateRe  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	majorRe = regexp.MustCompile(`^\d+(\.\d+)?$`)
 )
 
 // complete normalises a decoded release, fills in defaults and returns what is wrong with it.
@@ -107,13 +111,107 @@ func (r *Release) complete() []string {
 	if r.SchemaVersion < 0 {
 		bad("schema_version %d is negative", r.SchemaVersion)
 	}
-	r.Images = slices.Clone(r.Images) // YAML aliases may share one backing array
+	// YAML aliases and merged line settings share backing arrays between releases.
+	r.Images = slices.Clone(r.Images)
+	r.UpgradeFrom, r.InstallFlags, r.RefusedFlags = slices.Clone(r.UpgradeFrom), slices.Clone(r.InstallFlags), slices.Clone(r.RefusedFlags)
+	r.DBEntrypointArgs, r.Drops = slices.Clone(r.DBEntrypointArgs), slices.Clone(r.Drops)
+	r.Migration.Args = slices.Clone(r.Migration.Args)
+	if r.Date != "" && !dateRe.MatchString(r.Date) {
+		bad("date %q is not like 2019-12-12", r.Date)
+	}
+	if r.ShippedConfigVersion != "" && !cfgRe.MatchString(r.ShippedConfigVersion) {
+		bad("shipped_config_version %q is not like 1.10.0", r.ShippedConfigVersion)
+	}
+	if r.Compose.StandaloneMin != "" && !cfgRe.MatchString(r.Compose.StandaloneMin) {
+		bad("compose docker_compose_min %q is not like 1.18.0", r.Compose.StandaloneMin)
+	}
 	problems = append(problems, r.completeImages()...)
 	problems = append(problems, r.completeMigration()...)
 	problems = append(problems, r.checkFlags()...)
 	problems = append(problems, r.completeUpgradeFrom()...)
+	problems = append(problems, r.checkPostgres()...)
+	problems = append(problems, r.checkDrops()...)
+	problems = append(problems, r.checkImagesFrom()...)
 	r.completeInstaller()
 	return problems
+}
+
+// checkPostgres: the postgres step must say what db_entrypoint_args say. harbor-db's entrypoint
+// takes the old and new majors as its two arguments, spelled without the dot ("96" for 9.6);
+// without them it runs its one major and upgrades nothing.
+func (r *Release) checkPostgres() []string {
+	p := r.Postgres
+	if !p.Known() {
+		if len(r.DBEntrypointArgs) > 0 || p.UpgradesFrom != "" {
+			return []string{"db_entrypoint_args or postgres.upgrades_from without postgres.major"}
+		}
+		return nil
+	}
+	var problems []string
+	for _, m := range []string{p.Major, p.UpgradesFrom} {
+		if m != "" && !majorRe.MatchString(m) {
+			problems = append(problems, fmt.Sprintf("postgres major %q is not like 9.6 or 13", m))
+		}
+	}
+	if p.UpgradesFrom == p.Major {
+		problems = append(problems, fmt.Sprintf("postgres upgrades_from %q equals its major", p.UpgradesFrom))
+	}
+	compact := func(m string) string { return strings.ReplaceAll(m, ".", "") }
+	switch a := r.DBEntrypointArgs; {
+	case len(a) == 2:
+		if a[1] != compact(p.Major) || a[0] != compact(p.UpgradesFrom) {
+			problems = append(problems, fmt.Sprintf("db_entrypoint_args %q say PostgreSQL %q -> %q, postgres says %s",
+				a, a[0], a[1], p))
+		}
+	case p.UpgradesFrom != "":
+		problems = append(problems, fmt.Sprintf("postgres upgrades from %s but db_entrypoint_args %q name no old major", p.UpgradesFrom, a))
+	}
+	return problems
+}
+
+func (r *Release) checkDrops() []string {
+	var problems []string
+	seen := map[string]bool{}
+	for _, d := range r.Drops {
+		switch {
+		case !slices.Contains(optionalComponents, d.Component):
+			problems = append(problems, fmt.Sprintf("drops %q, which is not one of %s", d.Component, strings.Join(optionalComponents, ", ")))
+		case r.has(d.Component):
+			problems = append(problems, fmt.Sprintf("drops %s but still has %s images", d.Component, d.Component))
+		case strings.TrimSpace(d.Lost) == "":
+			problems = append(problems, fmt.Sprintf("drops %s without saying what is lost", d.Component))
+		case seen[d.Component]:
+			problems = append(problems, fmt.Sprintf("drops %s twice", d.Component))
+		}
+		seen[d.Component] = true
+	}
+	return problems
+}
+
+// ImagesInferredFrom is the release whose Makefile the image list was inferred from
+// (images_from: "inferred from v2.4.3"); false for any other source.
+func (r *Release) ImagesInferredFrom() (Version, bool) {
+	s, ok := strings.CutPrefix(r.ImagesFrom, "inferred from ")
+	if !ok {
+		return Version{}, false
+	}
+	v, err := ParseVersion(s)
+	return v, err == nil
+}
+
+func (r *Release) checkImagesFrom() []string {
+	switch r.ImagesFrom {
+	case "", "makefile", "record":
+		return nil
+	}
+	v, ok := r.ImagesInferredFrom()
+	if !ok {
+		return []string{fmt.Sprintf(`images_from %q is not makefile, record or "inferred from vX.Y.Z"`, r.ImagesFrom)}
+	}
+	if v == r.v {
+		return []string{fmt.Sprintf("images_from %q names the release itself; use makefile", r.ImagesFrom)}
+	}
+	return nil
 }
 
 func (r *Release) completeImages() []string {
@@ -141,9 +239,9 @@ func (r *Release) completeImages() []string {
 		if c != Core && c != Prepare && !r.has(c) {
 			continue
 		}
-		for _, req := range requiredImages[c] {
-			if r.v.Compare(req.since) >= 0 && !r.hasImageNamed(c, req.name) {
-				problems = append(problems, fmt.Sprintf("component %s lacks its %s image", c, req.name))
+		for _, names := range requiredImages[c] {
+			if !slices.ContainsFunc(names, func(n string) bool { return r.hasImageNamed(c, n) }) {
+				problems = append(problems, fmt.Sprintf("component %s lacks its %s image", c, strings.Join(names, " or ")))
 			}
 		}
 	}
@@ -199,6 +297,15 @@ func (r *Release) checkFlags() []string {
 			problems = append(problems, fmt.Sprintf("install flag %q is not --with-<%s>", f, strings.Join(optionalComponents, "|")))
 		case !r.has(c):
 			problems = append(problems, fmt.Sprintf("install flag %s has no %s images", f, c))
+		}
+	}
+	for _, f := range r.RefusedFlags {
+		c, ok := strings.CutPrefix(f, "--with-")
+		switch {
+		case !ok || !slices.Contains(optionalComponents, c):
+			problems = append(problems, fmt.Sprintf("refused flag %q is not --with-<%s>", f, strings.Join(optionalComponents, "|")))
+		case slices.Contains(r.InstallFlags, f):
+			problems = append(problems, fmt.Sprintf("flag %s is both accepted and refused", f))
 		}
 	}
 	for _, c := range r.Components() {

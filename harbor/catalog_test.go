@@ -40,9 +40,10 @@ func TestCatalogCoversEveryLine(t *testing.T) {
 	for p := 0; p <= 4; p++ {
 		want = append(want, "v1.9."+strconv.Itoa(p))
 	}
-	for n := 0; n <= 13; n++ {
+	for n := 0; n <= 15; n++ {
 		want = append(want, "v2."+strconv.Itoa(n)+".0")
 	}
+	want = append(want, "v1.10.19", "v2.4.3", "v2.13.5", "v2.14.4", "v2.15.1", "v2.15.2")
 	for _, v := range want {
 		if _, err := c.Get(v); err != nil {
 			t.Errorf("catalog lacks %s: %v", v, err)
@@ -166,6 +167,11 @@ func TestTagsPerLine(t *testing.T) {
 		{"v2.8.0", "chartmuseum-photon", ""},
 		{"v2.8.0", "notary-server-photon", "v2.8.0"},
 		{"v2.9.0", "notary-server-photon", ""},
+		{"v2.15.1", "redis-photon", "v2.15.1"},
+		{"v2.15.1", "valkey-photon", ""},
+		{"v2.15.2", "valkey-photon", "v2.15.2"},
+		{"v2.15.2", "redis-photon", ""},
+		{"v2.13.0", "harbor-exporter", "v2.13.0"},
 	}
 	for _, tc := range cases {
 		if got := tagOf(t, mustGet(t, c, tc.version), tc.repo); got != tc.tag {
@@ -195,7 +201,8 @@ func TestGetAcceptsSpellingsAndSuggests(t *testing.T) {
 		"v1.10.99": "did you mean v1.10.17, v1.10.18, v1.10.19?",
 		"v1.11.0":  "did you mean v1.10.19, v2.0.0?",
 		"v1.8.7":   "did you mean v1.8.4, v1.8.5, v1.8.6?",
-		"latest":   "did you mean v2.11.0, v2.12.0, v2.13.0?",
+		"latest":   "did you mean v2.13.5, v2.14.4, v2.15.2?",
+		"v2.16.0":  "did you mean v2.15.2?",
 	}
 	for in, want := range cases {
 		_, err := c.Get(in)
@@ -312,6 +319,25 @@ func TestLoadCatalogRefusesBadFiles(t *testing.T) {
 		"twice":          {extraRelease + strings.TrimPrefix(extraRelease, "\nreleases:\n"), "listed twice"},
 		"bad cfg":        {strings.Replace(extraRelease, "config_version: 1.10.0", "config_version: v1.10", 1), "config_version"},
 		"duplicate refs": {strings.Replace(extraRelease, "goharbor/harbor-portal", "goharbor/harbor-core", 1), "listed twice"},
+		"args vs postgres": {strings.Replace(extraRelease, "install_flags: []", "install_flags: []\n    db_entrypoint_args: [\"13\", \"14\"]\n    postgres: {major: \"15\", upgrades_from: \"14\"}", 1),
+			`db_entrypoint_args ["13" "14"] say PostgreSQL "13" -> "14", postgres says 14 -> 15`},
+		"upgrade without args": {strings.Replace(extraRelease, "install_flags: []", "install_flags: []\n    postgres: {major: \"13\", upgrades_from: \"9.6\"}", 1),
+			"name no old major"},
+		"args without postgres": {strings.Replace(extraRelease, "install_flags: []", "install_flags: []\n    db_entrypoint_args: [\"13\", \"14\"]", 1),
+			"without postgres.major"},
+		"bad major": {strings.Replace(extraRelease, "install_flags: []", "install_flags: []\n    postgres: {major: \"thirteen\"}", 1),
+			`postgres major "thirteen"`},
+		"refused and accepted": {strings.Replace(extraRelease, "install_flags: []", "install_flags: []\n    refused_flags: [--with-bogus]", 1),
+			`refused flag "--with-bogus"`},
+		"drop kept": {strings.Replace(extraRelease, "install_flags: []", "install_flags: []\n    drops: [{component: core, lost: x}]", 1),
+			`drops "core"`},
+		"drop silent": {strings.Replace(extraRelease, "install_flags: []", "install_flags: []\n    drops: [{component: notary}]", 1),
+			"without saying what is lost"},
+		"drop not had": {strings.Replace(strings.ReplaceAll(extraRelease, "v1.10.99", "v2.99.0"), "install_flags: []", "install_flags: []\n    drops: [{component: clair, lost: scans}]", 1),
+			"drops clair, which the line before it does not have"},
+		"bad date":    {strings.Replace(extraRelease, "install_flags: []", "install_flags: []\n    date: 12/12/2019", 1), `date "12/12/2019"`},
+		"bad source":  {strings.Replace(extraRelease, "install_flags: []", "install_flags: []\n    images_from: guess", 1), `images_from "guess"`},
+		"bad compose": {strings.Replace(extraRelease, "install_flags: []", "install_flags: []\n    compose: {plugin: true, docker_compose_min: v2}", 1), `docker_compose_min "v2"`},
 	}
 	for name, tc := range cases {
 		_, err := LoadCatalog(writeFile(t, "c.yaml", tc.text))

@@ -9,8 +9,14 @@ import (
 const UpgradeGuideURL = "https://goharbor.io/docs/main/administration/upgrade/"
 
 // AcceptsFrom reports whether this release upgrades directly from installed: an older patch of
-// its own line, or a version its upgrade_from patterns match.
+// its own line, or a version its upgrade_from patterns match; and, when the catalog knows both
+// harbor-db steps, one whose harbor-db keeps installed's PostgreSQL data (see postgresBlocks).
 func (r *Release) AcceptsFrom(installed Version) bool {
+	return r.pathAllows(installed) && r.postgresBlocks(installed) == ""
+}
+
+// pathAllows is the documented path alone: same line, or an upgrade_from pattern.
+func (r *Release) pathAllows(installed Version) bool {
 	if installed.Compare(r.v) >= 0 {
 		return false
 	}
@@ -23,6 +29,26 @@ func (r *Release) AcceptsFrom(installed Version) bool {
 		}
 	}
 	return false
+}
+
+// postgresBlocks explains why this release's harbor-db would not keep the data installed's
+// harbor-db left (it would refuse it, or initialise an empty database beside it); "" when it
+// would, or when the catalog does not know either step.
+func (r *Release) postgresBlocks(installed Version) string {
+	from := r.catalog.find(installed)
+	if from == nil || !from.Postgres.Known() || !r.Postgres.Known() || r.Postgres.Uses(from.Postgres.Major) {
+		return ""
+	}
+	return fmt.Sprintf("its harbor-db runs PostgreSQL %s and upgrades %s, but %s keeps its data in PostgreSQL %s (%s): "+
+		"it would start on an empty database", r.Postgres.Major, orNothing(r.Postgres.UpgradesFrom), from.Version,
+		from.Postgres.Major, DataDir(from.Postgres.Major))
+}
+
+func orNothing(major string) string {
+	if major == "" {
+		return "nothing"
+	}
+	return "only " + major
 }
 
 // CanUpgradeFrom says whether the installed version ("v1.9.4", "v1.9.4-abcdef12") may be
@@ -52,6 +78,9 @@ func (r *Release) canUpgradeFrom(installed string, c *Catalog) error {
 		return nil
 	}
 	e := &PathError{From: from.String(), To: r.Version, Reason: "no supported upgrade path is known"}
+	if why := r.postgresBlocks(from); why != "" && r.pathAllows(from) {
+		e.Reason = why
+	}
 	if c != nil {
 		e.Via = c.hops(from, r)
 	} else if from.Major == 1 && from.Minor <= 7 {
@@ -60,24 +89,23 @@ func (r *Release) canUpgradeFrom(installed string, c *Catalog) error {
 	return e
 }
 
-// hops finds the shortest chain of minor lines from installed to target (breadth first over the
-// newest release of each line) and returns the intermediate lines as "v1.8.x".
+// hops finds the shortest chain of releases from installed to target (breadth first, newest
+// releases first, so that of two equally short paths the one through newer releases wins) and
+// names each step by its line, "v1.8.x", when it is the newest release of that line, else by
+// the exact version: after 1.10.17 harbor-db moved to PostgreSQL 13, which 2.0-2.2 cannot read,
+// so the way from 1.8 to 2.1 is "v1.10.17", not any 1.10 patch.
 func (c *Catalog) hops(installed Version, target *Release) []string {
 	type node struct {
 		v    Version
 		path []string
 	}
-	// The newest release of each line older than target, newest line first, so that of two
-	// equally short paths the one through newer releases wins.
-	var lines []*Release
+	var candidates []*Release // newest first
 	for i := len(c.releases) - 1; i >= 0; i-- {
-		r := c.releases[i]
-		last := i+1 == len(c.releases) || !c.releases[i+1].v.SameLine(r.v)
-		if last && r.v.Compare(target.v) < 0 && !r.v.SameLine(target.v) {
-			lines = append(lines, r)
+		if r := c.releases[i]; r.v.Compare(target.v) < 0 && !r.v.SameLine(target.v) {
+			candidates = append(candidates, r)
 		}
 	}
-	seen := map[string]bool{}
+	seen := map[Version]bool{}
 	queue := []node{{v: installed}}
 	for len(queue) > 0 {
 		n := queue[0]
@@ -85,14 +113,25 @@ func (c *Catalog) hops(installed Version, target *Release) []string {
 		if target.AcceptsFrom(n.v) {
 			return n.path
 		}
-		for _, l := range lines {
-			if !seen[l.v.Line()] && l.AcceptsFrom(n.v) {
-				seen[l.v.Line()] = true
-				queue = append(queue, node{v: l.v, path: append(append([]string(nil), n.path...), "v"+l.v.Line()+".x")})
+		for _, r := range candidates {
+			if !seen[r.v] && r.AcceptsFrom(n.v) {
+				seen[r.v] = true
+				queue = append(queue, node{v: r.v, path: append(append([]string(nil), n.path...), c.stepName(r))})
 			}
 		}
 	}
 	return nil
+}
+
+// stepName is "v1.8.x" for the newest release of its line (any patch of it will do, the newest
+// is advised), else the exact version.
+func (c *Catalog) stepName(r *Release) string {
+	for _, o := range c.releases {
+		if o.v.SameLine(r.v) && o.v.Compare(r.v) > 0 {
+			return r.Version
+		}
+	}
+	return "v" + r.v.Line() + ".x"
 }
 
 // PathError is an upgrade the catalog does not allow in one step.

@@ -87,8 +87,84 @@ type Release struct {
 	// line are always accepted as well.
 	UpgradeFrom []string `yaml:"upgrade_from" json:"upgrade_from"`
 
+	// Date is the release date, "2019-12-12"; "" when not known.
+	Date string `yaml:"date,omitempty" json:"date,omitempty"`
+	// ShippedConfigVersion is the `_version` of the harbor.yml(.tmpl) its installer ships, when
+	// that differs from ConfigVersion (2.1.x ships 2.0.0); "" means the same.
+	ShippedConfigVersion string `yaml:"shipped_config_version,omitempty" json:"shipped_config_version,omitempty"`
+	// RefusedFlags are --with-* flags its install.sh still parses but refuses with exit 1
+	// (--with-clair from 2.2): bundle must never pass them.
+	RefusedFlags []string `yaml:"refused_flags,omitempty" json:"refused_flags,omitempty"`
+	// DBEntrypointArgs are the goharbor/harbor-db ENTRYPOINT arguments after the script, as the
+	// image has them: ["OLD", "NEW"] PostgreSQL majors, or none.
+	DBEntrypointArgs []string `yaml:"db_entrypoint_args,omitempty" json:"db_entrypoint_args,omitempty"`
+	// Postgres is what its harbor-db does with the data it finds; zero when not known.
+	Postgres Postgres `yaml:"postgres,omitempty" json:"postgres"`
+	// Compose is what its install.sh needs to run docker compose.
+	Compose Compose `yaml:"compose,omitempty" json:"compose"`
+	// Drops lists the optional components its line no longer has, relative to the line before.
+	Drops []Drop `yaml:"drops,omitempty" json:"drops,omitempty"`
+	// ImagesFrom says where the image list comes from: "makefile", "inferred from vX.Y.Z" or
+	// "record" (see catalog.yaml).
+	ImagesFrom string `yaml:"images_from,omitempty" json:"images_from,omitempty"`
+
 	v        Version
 	patterns []versionPattern
+	catalog  *Catalog // the catalog it was loaded in: it knows the PostgreSQL of other releases
+}
+
+// Postgres is the PostgreSQL step of a release's harbor-db image.
+type Postgres struct {
+	// Major is the PostgreSQL major of the cluster it runs, as PG_VERSION spells it: "9.6", "13".
+	Major string `yaml:"major" json:"major"`
+	// UpgradesFrom is the major whose cluster it pg_upgrades to Major and then deletes; "" when
+	// it upgrades nothing. Finding neither cluster, harbor-db initialises an empty database.
+	UpgradesFrom string `yaml:"upgrades_from,omitempty" json:"upgrades_from,omitempty"`
+}
+
+// Known reports whether the catalog says what this harbor-db does.
+func (p Postgres) Known() bool { return p.Major != "" }
+
+// Uses reports whether this harbor-db keeps the data of a cluster of major (runs it as is or
+// upgrades it); anything else it ignores or refuses.
+func (p Postgres) Uses(major string) bool {
+	return major != "" && (major == p.Major || major == p.UpgradesFrom)
+}
+
+// DataDir is where under data_volume a cluster of major lives: PostgreSQL 9.6 in database/
+// itself (harbor-db up to 2.2 had no per-major directories), every later major in database/pgNN.
+func DataDir(major string) string {
+	if major == "9.6" {
+		return "database"
+	}
+	return "database/pg" + major
+}
+
+// String is "9.6 -> 13" for an upgrading step, "13" for one that upgrades nothing.
+func (p Postgres) String() string {
+	switch {
+	case !p.Known():
+		return "unknown"
+	case p.UpgradesFrom != "":
+		return p.UpgradesFrom + " -> " + p.Major
+	}
+	return p.Major
+}
+
+// Compose is what a release's install.sh needs to run docker compose.
+type Compose struct {
+	// Plugin: install.sh uses `docker compose` (the v2 CLI plugin) when `docker compose version`
+	// works, and falls back to the standalone docker-compose.
+	Plugin bool `yaml:"plugin" json:"plugin"`
+	// StandaloneMin is the lowest standalone docker-compose version it accepts, "1.18.0".
+	StandaloneMin string `yaml:"docker_compose_min,omitempty" json:"docker_compose_min,omitempty"`
+}
+
+// Drop is an optional component a release no longer offers.
+type Drop struct {
+	Component string `yaml:"component" json:"component"`
+	// Lost is what an install that used it loses, for the upgrade plan.
+	Lost string `yaml:"lost" json:"lost"`
 }
 
 // Semver is the parsed Version.

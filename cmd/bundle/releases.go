@@ -24,9 +24,11 @@ func newReleasesCmd(a *app) *cobra.Command {
 		Use:   "releases [VERSION]",
 		Short: "List the Harbor releases bundle can build, or show one: images, installer, migration",
 		Long: `List the Harbor releases bundle knows: for each, the versions it upgrades from, how
-harbor.yml is migrated to it and its optional components. Given a VERSION, show that release
-in full: its images with their components, the installer download URLs, the migration
-command and the install.sh flags.
+harbor.yml is migrated to it, the PostgreSQL step of its harbor-db (9.6 -> 13: it upgrades the
+9.6 data, then deletes it), its optional components and those it drops (what an install that
+used them loses). Given a VERSION, show that release in full: its images with their
+components, the installer download URLs, the migration command, the install.sh flags (and
+those it refuses), the docker compose it needs and the data directory of its database.
 
 The catalog is built in; --catalog FILE (repeatable, same YAML format) adds releases or
 replaces a release of the same version, e.g. to build from images retagged on a mirror.
@@ -81,15 +83,31 @@ func runReleases(w io.Writer, opts releasesOptions, args []string) error {
 
 // releaseView is the JSON form of a release: the catalog entry plus what is derived from it.
 type releaseView struct {
-	Version       string           `json:"version"`
-	ConfigVersion string           `json:"config_version"`
-	SchemaVersion int              `json:"schema_version,omitempty"`
-	UpgradeFrom   []string         `json:"upgrade_from"`
-	Components    []string         `json:"components"`
-	InstallFlags  []string         `json:"install_flags"`
-	Migration     harbor.Migration `json:"migration"`
-	Installer     installerView    `json:"installer"`
-	Images        []harbor.Image   `json:"images"`
+	Version              string           `json:"version"`
+	Date                 string           `json:"date,omitempty"`
+	ConfigVersion        string           `json:"config_version"`
+	ShippedConfigVersion string           `json:"shipped_config_version,omitempty"`
+	SchemaVersion        int              `json:"schema_version,omitempty"`
+	UpgradeFrom          []string         `json:"upgrade_from"`
+	Components           []string         `json:"components"`
+	Drops                []harbor.Drop    `json:"drops"`
+	InstallFlags         []string         `json:"install_flags"`
+	RefusedFlags         []string         `json:"refused_flags"`
+	Postgres             postgresView     `json:"postgres"`
+	Compose              harbor.Compose   `json:"compose"`
+	Migration            harbor.Migration `json:"migration"`
+	Installer            installerView    `json:"installer"`
+	ImagesFrom           string           `json:"images_from,omitempty"`
+	Images               []harbor.Image   `json:"images"`
+}
+
+// postgresView is the PostgreSQL step of harbor-db with where its data lives.
+type postgresView struct {
+	harbor.Postgres
+	Step           string   `json:"step"`                   // "9.6 -> 13" or "15"
+	DataDir        string   `json:"data_dir,omitempty"`     // under data_volume: "database/pg13"
+	UpgradeDir     string   `json:"upgrades_dir,omitempty"` // where the data it upgrades lives
+	EntrypointArgs []string `json:"entrypoint_args"`        // goharbor/harbor-db ENTRYPOINT after the script
 }
 
 type installerView struct {
@@ -102,10 +120,22 @@ type installerView struct {
 
 func viewOf(r *harbor.Release) releaseView {
 	in := r.Installer
+	pg := postgresView{Postgres: r.Postgres, Step: r.Postgres.String(), EntrypointArgs: nonNil(r.DBEntrypointArgs)}
+	if r.Postgres.Known() {
+		pg.DataDir = harbor.DataDir(r.Postgres.Major)
+	}
+	if r.Postgres.UpgradesFrom != "" {
+		pg.UpgradeDir = harbor.DataDir(r.Postgres.UpgradesFrom)
+	}
+	drops := r.Drops
+	if drops == nil {
+		drops = []harbor.Drop{}
+	}
 	return releaseView{
-		Version: r.Version, ConfigVersion: r.ConfigVersion, SchemaVersion: r.SchemaVersion,
-		UpgradeFrom: nonNil(r.UpgradeFrom), Components: nonNil(r.Components()), InstallFlags: nonNil(r.InstallFlags),
-		Migration: r.Migration, Images: r.Images,
+		Version: r.Version, Date: r.Date, ConfigVersion: r.ConfigVersion, ShippedConfigVersion: r.ShippedConfigVersion,
+		SchemaVersion: r.SchemaVersion, UpgradeFrom: nonNil(r.UpgradeFrom), Components: nonNil(r.Components()),
+		Drops: drops, InstallFlags: nonNil(r.InstallFlags), RefusedFlags: nonNil(r.RefusedFlags),
+		Postgres: pg, Compose: r.Compose, Migration: r.Migration, ImagesFrom: r.ImagesFrom, Images: r.Images,
 		Installer: installerView{OnlineURL: in.OnlineURL, OnlineSignature: in.OnlineSignatureURL(),
 			OfflineURL: in.OfflineURL, OfflineSignature: in.OfflineSignatureURL(), Files: in.Files},
 	}
@@ -121,13 +151,39 @@ func nonNil(s []string) []string {
 
 func printReleases(w io.Writer, rs []*harbor.Release) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "VERSION\tUPGRADES FROM\tMIGRATION\tCOMPONENTS\n")
+	fmt.Fprintf(tw, "VERSION\tUPGRADES FROM\tMIGRATION\tPOSTGRESQL\tCOMPONENTS\tDROPS\n")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Version, orDash(strings.Join(r.UpgradeFrom, ", ")),
-			r.Migration.Method, orDash(strings.Join(r.Components(), ", ")))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Version, orDash(strings.Join(r.UpgradeFrom, ", ")),
+			r.Migration.Method, r.Postgres, orDash(strings.Join(r.Components(), ", ")), orDash(strings.Join(dropNames(r), ", ")))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\n%d releases. Older patches of the same line are always accepted. Details: bundle releases VERSION\n", len(rs))
+	fmt.Fprintf(w, "\n%d releases. Older patches of the same line are always accepted. POSTGRESQL: the major its\n"+
+		"harbor-db runs, after the one it upgrades (9.6 -> 13); it never skips one. Details: bundle releases VERSION\n", len(rs))
+}
+
+func dropNames(r *harbor.Release) []string {
+	var out []string
+	for _, d := range r.Drops {
+		out = append(out, d.Component)
+	}
+	return out
+}
+
+// postgresLine says what harbor-db does with the data it finds under data_volume.
+func postgresLine(r *harbor.Release) string {
+	p := r.Postgres
+	if !p.Known() {
+		return "unknown"
+	}
+	args := "no arguments"
+	if len(r.DBEntrypointArgs) > 0 {
+		args = fmt.Sprintf("%q", r.DBEntrypointArgs)
+	}
+	if p.UpgradesFrom == "" {
+		return fmt.Sprintf("%s in %s; upgrades no older major (harbor-db %s)", p.Major, harbor.DataDir(p.Major), args)
+	}
+	return fmt.Sprintf("%s in %s; upgrades %s data in %s, then deletes it (harbor-db %s)",
+		p.Major, harbor.DataDir(p.Major), p.UpgradesFrom, harbor.DataDir(p.UpgradesFrom), args)
 }
 
 func printRelease(w io.Writer, r *harbor.Release) {
@@ -135,25 +191,63 @@ func printRelease(w io.Writer, r *harbor.Release) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Harbor release:\t%s\n", r.Version)
 	fmt.Fprintf(tw, "Upgrades from:\t%s (and older %s patches)\n", orDash(strings.Join(r.UpgradeFrom, ", ")), "v"+r.Semver().Line())
-	fmt.Fprintf(tw, "harbor.yml _version:\t%s\n", r.ConfigVersion)
+	if r.Date != "" {
+		fmt.Fprintf(tw, "Released:\t%s\n", r.Date)
+	}
+	cfg := r.ConfigVersion
+	if r.ShippedConfigVersion != "" {
+		cfg += fmt.Sprintf(" (its installer's template says %s)", r.ShippedConfigVersion)
+	}
+	fmt.Fprintf(tw, "harbor.yml _version:\t%s\n", cfg)
 	if r.SchemaVersion > 0 {
 		fmt.Fprintf(tw, "Database schema:\t%d\n", r.SchemaVersion)
 	}
+	fmt.Fprintf(tw, "PostgreSQL:\t%s\n", postgresLine(r))
 	fmt.Fprintf(tw, "Migration:\t%s (%s %s)\n", r.Migration.Method, r.Migration.Image, strings.Join(r.Migration.Args, " "))
 	fmt.Fprintf(tw, "Components:\t%s\n", orDash(strings.Join(r.Components(), ", ")))
+	for _, d := range r.Drops {
+		fmt.Fprintf(tw, "Drops %s:\t%s\n", d.Component, d.Lost)
+	}
 	fmt.Fprintf(tw, "install.sh flags:\t%s\n", orDash(strings.Join(r.InstallFlags, " ")))
+	if len(r.RefusedFlags) > 0 {
+		fmt.Fprintf(tw, "Refused flags:\t%s (install.sh exits 1)\n", strings.Join(r.RefusedFlags, " "))
+	}
+	fmt.Fprintf(tw, "Compose:\t%s\n", composeLine(r.Compose))
 	fmt.Fprintf(tw, "Online installer:\t%s\n", in.OnlineURL)
 	fmt.Fprintf(tw, "Offline installer:\t%s\n", in.OfflineURL)
 	fmt.Fprintf(tw, "Signatures:\t<installer URL>.asc\n")
 	fmt.Fprintf(tw, "Installer files:\t%s\n", strings.Join(in.Files, " "))
 	tw.Flush()
-	fmt.Fprintf(w, "\nImages (%d):\n", len(r.Images))
+	from := ""
+	switch r.ImagesFrom {
+	case "":
+	case "makefile":
+		from = ", from its Makefile"
+	case "record":
+		from = ", from the release record"
+	default:
+		from = ", " + r.ImagesFrom
+	}
+	fmt.Fprintf(w, "\nImages (%d%s):\n", len(r.Images), from)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  COMPONENT\tREFERENCE\n")
 	for _, img := range r.Images {
 		fmt.Fprintf(tw, "  %s\t%s\n", img.Component, img.Ref())
 	}
 	tw.Flush()
+}
+
+func composeLine(c harbor.Compose) string {
+	min := c.StandaloneMin
+	if min == "" {
+		min = "(version unknown)"
+	} else {
+		min = ">= " + min
+	}
+	if c.Plugin {
+		return "the docker compose plugin when `docker compose version` works, else docker-compose " + min
+	}
+	return "docker-compose " + min + " (install.sh does not use the docker compose plugin)"
 }
 
 func orDash(s string) string {

@@ -22,11 +22,19 @@ func TestReleasesList(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 	for _, want := range []string{
-		"VERSION   UPGRADES FROM",
+		"VERSION   UPGRADES FROM  ",
+		"  POSTGRESQL  COMPONENTS  ",
 		"\nv1.10.0   1.8.x, 1.9.x  ",
 		"\nv1.8.0    1.6.x, 1.7.x  ",
 		"\nv2.0.0    1.9.x, 1.10.x  ",
-		"prepare-migrate  trivy\n",
+		"\nv2.15.2   2.13.x, 2.14.x  ",
+		"  prepare-migrate  15 -> 18    trivy  ",
+		"  prepare-migrate  9.6 -> 13   notary, chartmuseum, trivy  ",
+		"  harbor-migrator  9.6         notary, clair, chartmuseum  ",
+		"  notary, chartmuseum, trivy         clair\n",
+		"  notary, trivy                      chartmuseum\n",
+		"  trivy                              notary\n",
+		"\n117 releases.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("list lacks %q:\n%s", want, out)
@@ -44,6 +52,50 @@ func TestReleasesList(t *testing.T) {
 	if views[0].Version != "v1.8.0" || views[0].Migration.Args[0] != "--cfg" {
 		t.Errorf("first release %+v", views[0])
 	}
+	last := views[len(views)-1]
+	if last.Version != "v2.15.2" || last.Postgres.Step != "15 -> 18" || last.Postgres.DataDir != "database/pg18" ||
+		last.Postgres.UpgradeDir != "database/pg15" || strings.Join(last.Postgres.EntrypointArgs, ",") != "15,18" {
+		t.Errorf("last release %+v", last.Postgres)
+	}
+}
+
+func TestReleasesShowPostgresAndDrops(t *testing.T) {
+	cases := map[string][]string{
+		"v2.3.0": {
+			"PostgreSQL:           13 in database/pg13; upgrades 9.6 data in database, then deletes it (harbor-db [\"96\" \"13\"])\n",
+			"Refused flags:        --with-clair (install.sh exits 1)\n",
+			"Images (15, inferred from v2.3.5):",
+		},
+		"v2.2.4": {
+			"PostgreSQL:           9.6 in database; upgrades no older major (harbor-db no arguments)\n",
+			"Drops clair:          Clair vulnerability scanning",
+			"Images (15, from its Makefile):",
+		},
+		"v2.9.1":  {"Drops notary:         content trust", "PostgreSQL:           14 in database/pg14; upgrades 13 data in database/pg13"},
+		"v2.7.4":  {"PostgreSQL:           13 in database/pg13; upgrades no older major (harbor-db [\"\" \"13\"])\n"},
+		"v2.1.6":  {"harbor.yml _version:  2.1.0 (its installer's template says 2.0.0)\n"},
+		"v2.5.4":  {"Compose:              the docker compose plugin when `docker compose version` works, else docker-compose >= 1.18.0\n"},
+		"v2.5.3":  {"Compose:              docker-compose >= 1.18.0 (install.sh does not use the docker compose plugin)\n"},
+		"v1.10.3": {"Images (16, from the release record):", "Released:             2020-06-04\n"},
+	}
+	for v, wants := range cases {
+		code, out, _ := runTool(t, "releases", v)
+		for _, want := range wants {
+			if code != 0 || !strings.Contains(out, want) {
+				t.Errorf("%s: exit %d; output lacks %q:\n%s", v, code, want, out)
+			}
+		}
+	}
+	code, out, _ := runTool(t, "releases", "-o", "json", "v2.8.0")
+	var v releaseView
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil {
+		t.Fatalf("json: exit %d\n%s", code, out)
+	}
+	if len(v.Drops) != 1 || v.Drops[0].Component != "chartmuseum" || !strings.Contains(v.Drops[0].Lost, "chart_storage") ||
+		strings.Join(v.RefusedFlags, ",") != "--with-clair" || v.Postgres.Major != "13" || v.Postgres.UpgradesFrom != "" ||
+		!v.Compose.Plugin || v.Date != "2023-04-13" {
+		t.Errorf("v2.8.0 json %+v", v)
+	}
 }
 
 func TestReleasesShowOne(t *testing.T) {
@@ -54,7 +106,8 @@ func TestReleasesShowOne(t *testing.T) {
 		"install.sh flags:     --with-notary --with-clair --with-chartmuseum\n",
 		"https://github.com/goharbor/harbor/releases/download/v1.10.0/harbor-offline-installer-v1.10.0.tgz\n",
 		"  clair        goharbor/clair-adapter-photon:v1.0.1-v1.10.0\n",
-		"Images (16):",
+		"Images (16, from its Makefile):",
+		"PostgreSQL:           9.6 in database; upgrades no older major (harbor-db no arguments)\n",
 	} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("exit %d; output lacks %q:\n%s", code, want, out)
