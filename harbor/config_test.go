@@ -207,12 +207,11 @@ func TestCheckForMigrator(t *testing.T) {
 	cases := []struct {
 		name, doc, target, want string
 	}{
-		{"1.8 without log level", strings.Replace(raw(t, "harbor-v1.8.0.yml"), "  level: info\n", "", 1), "1.10.0", "lacks keys the migration to 1.10.0 reads: log.level;"},
-		{"1.8 without http", strings.Replace(raw(t, "harbor-v1.8.0.yml"), "http:\n  # port for http, default is 80. If https enabled, this port will redirect to https port\n  port: 80\n", "", 1), "1.10.0", "reads: http;"},
-		{"1.8 empty http", strings.Replace(raw(t, "harbor-v1.8.0.yml"), "  port: 80\n", "", 1), "1.10.0", "reads: http;"},
+		{"1.8 without log level", strings.Replace(raw(t, "harbor-v1.8.0.yml"), "  level: info\n", "", 1), "1.10.0", "harbor.yml: log.level is missing; the migrator reads it"},
+		{"1.8 without http", strings.Replace(raw(t, "harbor-v1.8.0.yml"), "http:\n  # port for http, default is 80. If https enabled, this port will redirect to https port\n  port: 80\n", "", 1), "1.10.0", "harbor.yml: http is missing"},
 		{"1.9 db without pool", strings.Replace(raw(t, "harbor-v1.9.0.yml"), "  max_open_conns: 100\n", "", 1), "1.10.0", "database.max_open_conns"},
-		{"1.9 redis partial", raw(t, "harbor-v1.9.0.yml") + "external_redis:\n  host: redis\n  port: 6379\n", "1.10.0", "external_redis.password, external_redis.registry_db_index"},
-		{"1.8 external db", raw(t, "harbor-v1.8.0.yml") + extDB, "1.10.0", "external_database.harbor.max_idle_conns, external_database.harbor.max_open_conns"},
+		{"1.9 redis partial", raw(t, "harbor-v1.9.0.yml") + "external_redis:\n  host: redis\n  port: 6379\n", "1.10.0", "external_redis.password, external_redis.registry_db_index, external_redis.jobservice_db_index, external_redis.chartmuseum_db_index are missing"},
+		{"1.9 external db without pool", raw(t, "harbor-v1.9.0.yml") + extDB, "1.10.0", "external_database.harbor.max_idle_conns, external_database.harbor.max_open_conns are missing"},
 		{"1.8 to 2.0", raw(t, "harbor-v1.8.0.yml"), "2.0.0", "older than 1.9.0; upgrade to v1.10.x first"},
 		{"downgrade", raw(t, "harbor-v1.10.0.yml"), "1.9.0", "newer than the target"},
 		{"no _version", strings.Replace(raw(t, "harbor-v1.9.0.yml"), "_version: 1.9.0", "", 1), "1.10.0", "no readable _version"},
@@ -227,7 +226,13 @@ func TestCheckForMigrator(t *testing.T) {
 			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
 		}
 	}
-	// The same external database block is fine for a 1.9.0 file only once it has the pool keys.
+	// The 1.8 shape of external_database migrates from 1.8 (the 1.9.0 step adds the pool keys),
+	// and from 1.9.0 once it has them. An empty http: on 1.8 is dropped by the 1.9.0 step.
+	for _, doc := range []string{raw(t, "harbor-v1.8.0.yml") + extDB, strings.Replace(raw(t, "harbor-v1.8.0.yml"), "  port: 80\n", "", 1)} {
+		c, err := ParseConfig([]byte(doc))
+		must(t, err)
+		must(t, c.CheckForMigrator("1.10.0"))
+	}
 	c, err := ParseConfig([]byte(raw(t, "harbor-v1.9.0.yml") + strings.Replace(extDB, "    ssl_mode: disable\n", "    ssl_mode: disable\n    max_idle_conns: 2\n    max_open_conns: 0\n", 1)))
 	must(t, err)
 	must(t, c.CheckForMigrator("1.10.0"))

@@ -12,12 +12,29 @@ const Redacted = "<redacted>"
 
 // secretKey matches setting names that hold secrets in harbor.yml and harbor.cfg:
 // harbor_admin_password, database.password, external_*.password, db_password, ldap_search_pwd,
-// github_token, storage accesskey/secretkey, uaa_client_secret, ... Paths such as
-// secretkey_path or https.private_key (a file name) are not secrets and stay readable.
-var secretKey = regexp.MustCompile(`(?i)(password|passwd|pwd|secret|token|secretkey|secret_key|accesskey|access_key|credentials?)$`)
+// github_token, uaa client_secret, and the storage_service backends' keys (s3 accesskey and
+// secretkey, azure accountkey, swift password/secretkey/accesskey, oss accesskeysecret). Paths
+// such as secretkey_path or https.private_key (a file name) are not secrets and stay readable.
+var secretKey = regexp.MustCompile(`(?i)(password|passwd|pwd|secret|token|secretkey|secret_key|accesskey|access_key|accountkey|account_key|credentials?)$`)
 
 // IsSecretKey reports whether a setting of this name is redacted.
 func IsSecretKey(name string) bool { return secretKey.MatchString(strings.Trim(name, `"' `)) }
+
+// inlineKeyfile: the gcs backend's keyfile is normally a path, but the service account JSON
+// itself may be pasted in (a {...} value or a | block); that is a secret.
+func inlineKeyfile(name, value string) bool {
+	if !strings.EqualFold(strings.Trim(name, `"' `), "keyfile") {
+		return false
+	}
+	v := strings.TrimSpace(value)
+	return strings.HasPrefix(v, "{") || strings.HasPrefix(v, "|") || strings.HasPrefix(v, ">") || strings.Contains(v, "private_key")
+}
+
+// urlPassword is the password of a URL with credentials (a proxy: http://user:pw@host:3128).
+var urlPassword = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'"]*:)([^\s@/'"]+)(@)`)
+
+// redactURLs replaces the password of every URL with credentials in s by ***.
+func redactURLs(s string) string { return urlPassword.ReplaceAllString(s, "${1}***${3}") }
 
 // Redacted returns the configuration as YAML with every secret value replaced by "<redacted>";
 // the Config itself is unchanged.
@@ -50,10 +67,14 @@ func redactNode(n *yaml.Node, depth int) {
 	}
 	if n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if IsSecretKey(n.Content[i].Value) {
-				redactValue(n.Content[i+1])
+			k, v := n.Content[i].Value, n.Content[i+1]
+			if IsSecretKey(k) || inlineKeyfile(k, v.Value) || v.Kind == yaml.MappingNode && inlineKeyfile(k, "{") {
+				redactValue(v)
 			}
 		}
+	}
+	if n.Kind == yaml.ScalarNode && n.Value != Redacted {
+		n.Value = redactURLs(n.Value)
 	}
 	for _, child := range n.Content {
 		redactNode(child, depth+1)
@@ -65,6 +86,10 @@ func redactNode(n *yaml.Node, depth int) {
 func redactValue(v *yaml.Node) {
 	if v.Kind == yaml.AliasNode && v.Alias != nil {
 		redactValue(v.Alias)
+		return
+	}
+	if v.Kind == yaml.MappingNode || v.Kind == yaml.SequenceNode {
+		*v = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: Redacted, HeadComment: v.HeadComment, LineComment: v.LineComment}
 		return
 	}
 	if v.Kind != yaml.ScalarNode || v.ShortTag() == "!!null" || v.Value == "" {
@@ -99,7 +124,7 @@ func Redact(b []byte) []byte {
 			}
 			blockIndent = -1
 		}
-		if m := blockLine.FindStringSubmatch(body); m != nil && IsSecretKey(m[2]) {
+		if m := blockLine.FindStringSubmatch(body); m != nil && (IsSecretKey(m[2]) || inlineKeyfile(m[2], m[4])) {
 			value := strings.TrimSpace(m[4])
 			switch {
 			case value == "" || strings.HasPrefix(value, "#"):
@@ -110,13 +135,13 @@ func Redact(b []byte) []byte {
 				continue
 			}
 		}
-		lines[i] = flowPair.ReplaceAllStringFunc(body, func(pair string) string {
+		lines[i] = redactURLs(flowPair.ReplaceAllStringFunc(body, func(pair string) string {
 			p := flowPair.FindStringSubmatch(pair)
 			if !IsSecretKey(p[2]) {
 				return pair
 			}
 			return p[1] + p[2] + p[3] + Redacted
-		}) + eol
+		})) + eol
 	}
 	return []byte(strings.Join(lines, ""))
 }
