@@ -2,16 +2,14 @@ package upgrade
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 )
 
 // DBChecker finds a Harbor database left "dirty" by an interrupted schema migration: core then
 // crash-loops ("Dirty database version N") until the database is restored, so neither an
-// upgrade nor a rollback onto it can succeed.
+// upgrade nor a rollback onto it can succeed. A check that cannot be made returns
+// *DBNotCheckedError, which the plan shows and does not refuse on.
 type DBChecker interface {
 	CheckDB(ctx context.Context, in *Install) error
 }
@@ -23,46 +21,81 @@ func (e *DirtyDBError) Error() string {
 	return "the database is marked dirty by a failed schema migration (" + e.Evidence + "); restore it from the backup taken before that migration (`rollback`), then run again"
 }
 
-// DefaultDBChecker reads what it can: the schema_migrations state when the database keeps it
-// in a file (the fake Harbor's db does), and the core container's recent log (real Harbor: we
-// cannot read postgres files, but core says "Dirty database version" when it refuses).
-func DefaultDBChecker(eng Engine) DBChecker {
-	return dbCheckers{stateFileChecker{}, coreLogChecker{eng}}
+// DBNotCheckedError says why the database state could not be read: not a reason to refuse
+// (a stopped Harbor is upgraded too), but the plan says so.
+type DBNotCheckedError struct{ Reason string }
+
+func (e *DBNotCheckedError) Error() string {
+	return "the schema state could not be checked: " + e.Reason
 }
 
-type dbCheckers []DBChecker
+// dbContainer is the container_name real Harbor's docker-compose.yml gives its PostgreSQL.
+const dbContainer = "harbor-db"
 
-func (cs dbCheckers) CheckDB(ctx context.Context, in *Install) error {
-	for _, c := range cs {
-		if err := c.CheckDB(ctx, in); err != nil {
-			return err
+// schemaQuery reads golang-migrate's state, as real Harbor keeps it: the one row of
+// schema_migrations in the registry database, printed unaligned as "30|f".
+var schemaQuery = []string{"psql", "-U", "postgres", "-d", "registry", "-t", "-A", "-F", "|",
+	"-c", "SELECT version, dirty FROM schema_migrations"}
+
+// execer is the part of an Engine that can run a command in a running container; the docker
+// engine has it.
+type execer interface {
+	Exec(ctx context.Context, container string, args ...string) (string, error)
+}
+
+// DefaultDBChecker asks the running harbor-db for its schema_migrations row.
+func DefaultDBChecker(eng Engine) DBChecker { return schemaChecker{eng} }
+
+// schemaChecker reads schema_migrations with psql inside harbor-db. Only meaningful while no
+// core is migrating (each step reads dirty until it completes): before the upgrade stops Harbor.
+type schemaChecker struct{ eng Engine }
+
+func (c schemaChecker) CheckDB(ctx context.Context, in *Install) error {
+	if !dbRunning(in) {
+		return &DBNotCheckedError{Reason: dbContainer + " is not running (Harbor is stopped)"}
+	}
+	ex, ok := c.eng.(execer)
+	if !ok {
+		return &DBNotCheckedError{Reason: "this engine cannot run psql in " + dbContainer}
+	}
+	out, err := ex.Exec(ctx, dbContainer, schemaQuery...)
+	if err != nil {
+		return &DBNotCheckedError{Reason: fmt.Sprintf("psql in %s failed: %v", dbContainer, err)}
+	}
+	return parseSchemaState(out)
+}
+
+func dbRunning(in *Install) bool {
+	for _, ct := range in.Containers {
+		if ct.Name == dbContainer && ct.State == "running" {
+			return true
+		}
+	}
+	return false
+}
+
+// parseSchemaState reads psql's "version|dirty" rows: no row is a database core has not
+// migrated yet (clean); a row that is not "N|t" or "N|f" is a check that could not be made.
+func parseSchemaState(out string) error {
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		version, dirty, ok := strings.Cut(line, "|")
+		if !ok || (dirty != "t" && dirty != "f") {
+			return &DBNotCheckedError{Reason: fmt.Sprintf("unexpected answer from schema_migrations: %q", line)}
+		}
+		if dirty == "t" {
+			return &DirtyDBError{Evidence: fmt.Sprintf("schema_migrations in %s: version %s, dirty", dbContainer, version)}
 		}
 	}
 	return nil
 }
 
-// stateFileChecker reads <data_volume>/database/schema_migrations.json when there is one. Only
-// meaningful while no core is migrating: before the upgrade stops Harbor.
-type stateFileChecker struct{}
-
-func (stateFileChecker) CheckDB(_ context.Context, in *Install) error {
-	path := filepath.Join(in.DataVolume, "database", "schema_migrations.json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil // not a database that keeps its state this way
-	}
-	var st struct {
-		Version int  `json:"version"`
-		Dirty   bool `json:"dirty"`
-	}
-	if json.Unmarshal(b, &st) == nil && st.Dirty {
-		return &DirtyDBError{Evidence: fmt.Sprintf("%s: version %d dirty", path, st.Version)}
-	}
-	return nil
-}
-
-// coreLogChecker looks for core's refusal in its last log lines. It is the only check that
-// also holds while core runs: the schema state reads dirty during every normal migration step.
+// coreLogChecker looks for core's refusal in its last log lines. It is the check that holds
+// while core runs (the health wait): the schema state reads dirty during every normal
+// migration step, but core says "Dirty database version" only when it refuses to start.
 type coreLogChecker struct{ eng Engine }
 
 func (c coreLogChecker) CheckDB(ctx context.Context, in *Install) error {

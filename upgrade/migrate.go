@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/harborbundle/bundle/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/harborbundle/bundle/harbor"
+	"github.com/harborbundle/bundle/internal/atomicfile"
+	"github.com/harborbundle/bundle/payload"
 )
 
 // The harbor-migrator's fixed mount points. Mounted anywhere else, it finds nothing, says
@@ -30,9 +31,11 @@ func (u *Upgrade) stagingDir() string {
 	return filepath.Join(filepath.Dir(d), "."+filepath.Base(d)+".new-"+u.journal.ID)
 }
 
-// migrate lays out the new install dir from the bundle's installer files, puts the old
-// harbor.yml through the migrator and checks it came out at the target `_version`. The new
-// dir replaces the old (already in the backup) only when everything worked.
+// migrate lays out the new install dir from the bundle's installer files, brings the old
+// harbor.yml to the target `_version` (through the migrator only when it is older: a patch
+// upgrade keeps it as it is), carries across the files harbor.yml names inside the old
+// install dir, and checks the result. The new dir replaces the old (already in the backup)
+// only when everything worked.
 func (u *Upgrade) migrate(ctx context.Context) error {
 	j := u.journal
 	if _, err := os.Lstat(j.InstallDir); err == nil {
@@ -49,21 +52,64 @@ func (u *Upgrade) migrate(ctx context.Context) error {
 	if err := u.layOut(stage); err != nil {
 		return err
 	}
-	oldCfg := filepath.Join(j.Dir(), "harbor", "harbor.yml")
-	if err := copyFile(oldCfg, filepath.Join(stage, "harbor.yml")); err != nil {
+	oldDir := filepath.Join(j.Dir(), "harbor")
+	oldBytes, err := os.ReadFile(filepath.Join(oldDir, "harbor.yml"))
+	if err != nil {
+		return fmt.Errorf("reading the old harbor.yml from the backup: %w", err)
+	}
+	old, err := harbor.ParseConfig(oldBytes)
+	if err != nil {
+		return fmt.Errorf("the old harbor.yml in the backup: %w", err)
+	}
+	cfg := filepath.Join(stage, "harbor.yml")
+	if err := copyFile(filepath.Join(oldDir, "harbor.yml"), cfg); err != nil {
 		return fmt.Errorf("copying the old harbor.yml: %w", err)
 	}
-	migrated, err := u.runMigrator(ctx, filepath.Join(stage, "harbor.yml"))
-	if err != nil {
+	if v := old.ConfigVersion(); v == u.targetConfig {
+		fmt.Fprintf(u.log, "harbor.yml: already at _version %s, no migration needed; carried as it is\n", v)
+	} else if err := u.migrateConfig(ctx, old, cfg); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(stage, "harbor.yml"), migrated, 0o644); err != nil {
+	files, err := installFiles(oldBytes, j.InstallDir, oldDir)
+	if err != nil {
+		return fmt.Errorf("files harbor.yml names: %w", err)
+	}
+	if err := carryFiles(files, oldDir, stage); err != nil {
 		return err
+	}
+	for _, f := range files {
+		fmt.Fprintf(u.log, "carried %s %s from the backup into the new install dir\n", f.Key, f.Path)
 	}
 	if err := os.Rename(stage, j.InstallDir); err != nil {
 		return fmt.Errorf("putting the new install dir in place: %w", err)
 	}
 	return atomicfile.SyncDir(filepath.Dir(j.InstallDir))
+}
+
+// migrateConfig runs the migrator on the harbor.yml at cfg (a copy of old), undoes what the
+// migrator is known to mangle, and leaves the result at cfg.
+func (u *Upgrade) migrateConfig(ctx context.Context, old *harbor.Config, cfg string) error {
+	migrated, err := u.runMigrator(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	c, err := harbor.ParseConfig(migrated)
+	if err != nil {
+		return fmt.Errorf("the migrated harbor.yml does not parse: %w", err)
+	}
+	fixes, err := harbor.FixMigrated(old, c)
+	if err != nil {
+		return fmt.Errorf("checking the migrated harbor.yml: %w", err)
+	}
+	for _, f := range fixes {
+		fmt.Fprintf(u.log, "fixed the migrated harbor.yml: %s\n", f)
+	}
+	if len(fixes) > 0 {
+		if migrated, err = c.Marshal(); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(cfg, migrated, 0o644) // the file exists: it keeps the old one's mode
 }
 
 // layOut writes the bundle's installer/ files into dir with their modes.
@@ -108,50 +154,85 @@ func (u *Upgrade) writeEntry(path, target string, mode fs.FileMode) error {
 	return f.Close()
 }
 
-// runMigrator migrates the harbor.yml at input and returns the result, which must carry the
-// target `_version`: the migrator exits 0 also when it did nothing.
+// runMigrator migrates the harbor.yml at input and returns what the migrator wrote, which must
+// carry the target `_version`: the migrator exits 0 also when it did nothing.
+//
+// Where the result lands is the real code's rule: the 1.10 harbor-migrator writes to
+// harbor-cfg-out/harbor.yml only when that file already exists, and otherwise rewrites its
+// input in place (migrator.py, CfgMigrator); 2.x `prepare migrate` writes to -o. So the output
+// file is created empty before the run, and when it is still empty afterwards the input is
+// read back.
 func (u *Upgrade) runMigrator(ctx context.Context, input string) ([]byte, error) {
-	out := filepath.Join(u.journal.Dir(), "migrate-out")
-	if err := os.RemoveAll(out); err != nil {
+	before, err := os.ReadFile(input)
+	if err != nil {
 		return nil, err
 	}
-	if err := os.Mkdir(out, 0o700); err != nil {
+	outDir := filepath.Join(u.journal.Dir(), "migrate-out")
+	if err := os.RemoveAll(outDir); err != nil {
 		return nil, err
 	}
-	mig := u.manifest.Migration
-	spec := RunSpec{Image: mig.Image, Network: "none", Env: []string{"SKIP_CONFIRM=y"},
-		Stdin: strings.NewReader("y\n"), Stdout: u.log, Stderr: u.log}
-	switch mig.Method {
-	case harbor.MethodMigrator, "":
-		spec.Args = mig.Args
-		spec.Mounts = []Mount{{Host: input, Container: migratorInput}, {Host: out, Container: migratorOutDir}}
-	case harbor.MethodPrepare:
-		// 2.x: prepare resolves host paths under /hostfs.
-		spec.Args = append(append([]string(nil), mig.Args...), "-i", input, "-o", filepath.Join(out, "harbor.yml"))
-		spec.Mounts = []Mount{{Host: filepath.Dir(input), Container: "/hostfs" + filepath.Dir(input)}, {Host: out, Container: "/hostfs" + out}}
-	default:
-		return nil, fmt.Errorf("unknown migration method %q in the bundle", mig.Method)
+	if err := os.Mkdir(outDir, 0o700); err != nil {
+		return nil, err
 	}
-	if len(spec.Args) == 0 && mig.Method != harbor.MethodPrepare {
-		spec.Args = []string{"--cfg", "up"}
+	out := filepath.Join(outDir, "harbor.yml")
+	if err := os.WriteFile(out, nil, 0o600); err != nil {
+		return nil, err
 	}
-	fmt.Fprintf(u.log, "migrating harbor.yml with %s %s\n", mig.Image, strings.Join(spec.Args, " "))
+	spec, err := migratorSpec(u.manifest.Migration, input, outDir)
+	if err != nil {
+		return nil, err
+	}
+	spec.Stdout, spec.Stderr = u.log, u.log
+	fmt.Fprintf(u.log, "migrating harbor.yml with %s %s\n", spec.Image, strings.Join(spec.Args, " "))
 	if err := u.o.Engine.Run(ctx, spec); err != nil {
 		return nil, fmt.Errorf("migrating harbor.yml: %w", err)
 	}
-	b, err := os.ReadFile(filepath.Join(out, "harbor.yml"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("the migrator exited 0 but wrote no harbor.yml: nothing was migrated")
+	return migratedResult(before, input, out, u.targetConfig)
+}
+
+// migratorSpec is the container that migrates input, its result going to outDir/harbor.yml.
+func migratorSpec(mig payload.Migration, input, outDir string) (RunSpec, error) {
+	spec := RunSpec{Image: mig.Image, Network: "none", Env: []string{"SKIP_CONFIRM=y"}, Stdin: strings.NewReader("y\n")}
+	switch mig.Method {
+	case harbor.MethodMigrator, "":
+		spec.Args = mig.Args
+		if len(spec.Args) == 0 {
+			spec.Args = []string{"--cfg", "up"}
+		}
+		spec.Mounts = []Mount{{Host: input, Container: migratorInput}, {Host: outDir, Container: migratorOutDir}}
+	case harbor.MethodPrepare:
+		// 2.x: prepare resolves host paths under /hostfs when it exists.
+		spec.Args = append(append([]string(nil), mig.Args...), "-i", input, "-o", filepath.Join(outDir, "harbor.yml"))
+		spec.Mounts = []Mount{{Host: filepath.Dir(input), Container: "/hostfs" + filepath.Dir(input)}, {Host: outDir, Container: "/hostfs" + outDir}}
+	default:
+		return RunSpec{}, fmt.Errorf("unknown migration method %q in the bundle", mig.Method)
 	}
-	if err != nil {
-		return nil, err
+	return spec, nil
+}
+
+// migratedResult is what the migrator wrote: the output file, else the input when the
+// migrator rewrote it in place. It must parse and carry the target `_version`.
+func migratedResult(before []byte, input, out, target string) ([]byte, error) {
+	b, err := os.ReadFile(out)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading the migrated harbor.yml: %w", err)
+	}
+	where := out
+	if len(bytes.TrimSpace(b)) == 0 {
+		if b, err = os.ReadFile(input); err != nil {
+			return nil, err
+		}
+		if bytes.Equal(b, before) {
+			return nil, fmt.Errorf("the migrator exited 0 but wrote no harbor.yml (neither %s nor its input changed): nothing was migrated; its output is in the upgrade log", out)
+		}
+		where = input
 	}
 	c, err := harbor.ParseConfig(b)
 	if err != nil {
-		return nil, fmt.Errorf("the migrated harbor.yml does not parse: %w", err)
+		return nil, fmt.Errorf("the migrated harbor.yml (%s) does not parse: %w", where, err)
 	}
-	if got := c.ConfigVersion(); got != u.targetConfig {
-		return nil, fmt.Errorf("the migrator exited 0 but harbor.yml says _version %q, not %q: nothing was migrated", got, u.targetConfig)
+	if got := c.ConfigVersion(); got != target {
+		return nil, fmt.Errorf("the migrator exited 0 but %s says _version %q, not %q: nothing was migrated", where, got, target)
 	}
 	return b, nil
 }

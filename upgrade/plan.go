@@ -29,6 +29,10 @@ type Plan struct {
 	HealthWait   time.Duration `json:"health_timeout_ns"`
 	Rollback     bool          `json:"automatic_rollback"`
 	Resume       *ResumePoint  `json:"resume,omitempty"`
+	// ConfigVersion is the harbor.yml `_version` the new release reads (from the bundle).
+	ConfigVersion string `json:"config_version,omitempty"`
+	// InstallFiles are the files harbor.yml names inside the install dir, carried into the new one.
+	InstallFiles []InstallFile `json:"install_files,omitempty"`
 }
 
 // PlanStep is one step as the plan explains it.
@@ -138,6 +142,27 @@ func short(sum string) string {
 	return sum
 }
 
+// migrateText explains the migrate step: whether a migrator runs at all (a patch upgrade keeps
+// the `_version`), and which files come across from the old install dir.
+func migrateText(p *Plan, migrator string) string {
+	in := p.Install
+	var b strings.Builder
+	fmt.Fprintf(&b, "lay out the %s installer in %s; ", p.To, in.Dir)
+	if p.ConfigVersion != "" && in.ConfigVersion == p.ConfigVersion {
+		fmt.Fprintf(&b, "harbor.yml: already at _version %s, no migration needed", p.ConfigVersion)
+	} else {
+		target := p.ConfigVersion
+		if target == "" {
+			target = "the " + p.To + " format"
+		}
+		fmt.Fprintf(&b, "migrate harbor.yml %s -> %s with %s (--network none)", in.ConfigVersion, target, migrator)
+	}
+	if len(p.InstallFiles) > 0 {
+		fmt.Fprintf(&b, "; carry from the backup: %s", describeFiles(p.InstallFiles))
+	}
+	return b.String()
+}
+
 // planSteps explains each changing step with the paths it touches.
 func planSteps(p *Plan, migrator string) []PlanStep {
 	in := p.Install
@@ -146,7 +171,7 @@ func planSteps(p *Plan, migrator string) []PlanStep {
 		{Name: StepStop, Does: fmt.Sprintf("docker-compose down in %s (data kept: never -v)", in.Dir)},
 		{Name: StepBackup, Does: fmt.Sprintf("move %s into the backup; copy %s/database and %s/secret (owners, modes, times, xattrs kept; checksummed)", in.Dir, in.DataVolume, in.DataVolume)},
 		{Name: StepLoad, Does: fmt.Sprintf("docker load %d images from this bundle, check every image ID", len(p.ImagesToLoad))},
-		{Name: StepMigrate, Does: fmt.Sprintf("lay out the %s installer in %s, migrate harbor.yml %s -> the %s format with %s (--network none)", p.To, in.Dir, in.ConfigVersion, p.To, migrator)},
+		{Name: StepMigrate, Does: migrateText(p, migrator)},
 		{Name: StepInstall, Does: strings.TrimSpace("./install.sh " + flags)},
 		{Name: StepHealth, Does: fmt.Sprintf("wait up to %s for every container healthy and /api/systeminfo reporting %s", p.HealthWait, p.To)},
 	}

@@ -54,12 +54,16 @@ type facts struct {
 	imagesFree    int64
 	imagesErr     error
 	configErr     error
-	missingOld    []string
-	dbErr         error
-	lockErr       error
-	busyPorts     []int
-	openJournal   *Journal
-	backupDir     string
+	// installFiles are the files harbor.yml names inside the install dir (carried across);
+	// installFilesErr names every such key that points at nothing.
+	installFiles    []InstallFile
+	installFilesErr error
+	missingOld      []string
+	dbErr           error
+	lockErr         error
+	busyPorts       []int
+	openJournal     *Journal
+	backupDir       string
 }
 
 // evaluate decides every check from the facts; all of them, so one run names every problem.
@@ -85,13 +89,19 @@ func evaluate(f *facts) []Check {
 	add("backup space", spaceErr("the backup", f.backupNeed, f.backupFree, f.backupErr, "--backup-dir"), fmt.Sprintf("needs %s, %s free", progress.HumanBytes(f.backupNeed), progress.HumanBytes(f.backupFree)))
 	add("image space", spaceErr("the images", f.imagesNeed, f.imagesFree, f.imagesErr, "docker's root dir"), fmt.Sprintf("needs %s, %s free", progress.HumanBytes(f.imagesNeed), progress.HumanBytes(f.imagesFree)))
 	add("harbor.yml", f.configErr, "parses and has every key the migrator needs")
+	add("harbor.yml files", f.installFilesErr, installFilesText(f.installFiles))
 	var oldErr error
 	if len(f.missingOld) > 0 {
 		oldErr = fmt.Errorf("the images of the running %s are missing locally (%s); a rollback would need them: load them from its offline installer (docker load -i harbor.%s.tar.gz) and run again",
 			f.in.Version, strings.Join(f.missingOld, ", "), f.in.Version)
 	}
 	add("old images", oldErr, fmt.Sprintf("all %d images of %s present (rollback needs them)", len(f.in.Images), f.in.Version))
-	add("database", f.dbErr, "no dirty schema migration")
+	var notChecked *DBNotCheckedError
+	if errors.As(f.dbErr, &notChecked) {
+		cs = append(cs, Check{Name: "database", OK: true, Warn: true, Detail: notChecked.Error()})
+	} else {
+		add("database", f.dbErr, "schema_migrations: no dirty schema migration")
+	}
 	add("lock", f.lockErr, "no other upgrade running")
 	var portErr error
 	if len(f.busyPorts) > 0 {
@@ -275,6 +285,26 @@ func configCheck(in *Install, targetConfigVersion string) error {
 	return c.CheckForMigrator(targetConfigVersion)
 }
 
+// installFilesCheck lists the files harbor.yml names inside the install dir, which the migrate
+// step carries from the backup into the new install dir, and fails on any it names that is missing.
+func installFilesCheck(in *Install) ([]InstallFile, error) {
+	if in.Legacy {
+		return nil, nil // refused by the harbor.yml check
+	}
+	b, err := os.ReadFile(in.ConfigPath())
+	if err != nil {
+		return nil, nil // the harbor.yml check says why
+	}
+	return installFiles(b, in.Dir, in.Dir)
+}
+
+func installFilesText(files []InstallFile) string {
+	if len(files) == 0 {
+		return "every file it names exists; none is inside the install dir"
+	}
+	return "every file it names exists; carried into the new install dir: " + describeFiles(files)
+}
+
 // gatherFacts measures everything preflight decides on. It changes nothing.
 func gatherFacts(ctx context.Context, o *Options, in *Install, m *payload.Manifest, targetConfig string) *facts {
 	f := &facts{in: in, manifest: m, euid: os.Geteuid(), backupDir: o.BackupDir}
@@ -302,6 +332,7 @@ func gatherFacts(ctx context.Context, o *Options, in *Install, m *payload.Manife
 		f.backupFree, f.backupErr = freeBytes(o.BackupDir)
 	}
 	f.configErr = configCheck(in, targetConfig)
+	f.installFiles, f.installFilesErr = installFilesCheck(in)
 	old := oldImages(in)
 	ids, err := o.Engine.ImageIDs(ctx, old)
 	for _, ref := range old {
