@@ -24,6 +24,10 @@ type Options struct {
 	Dir string
 	// Binary is a prebuilt harbord for linux/amd64; the default builds it with BuildBinary.
 	Binary string
+	// RealInstallers, when set, is a directory like ../shared/harbor-real/installer holding one
+	// folder per release (v1.9.4/...): every installer then carries Harbor's real install.sh,
+	// prepare and common.sh over the fake ones (installer.OverlayReal).
+	RealInstallers string
 }
 
 // DefaultCacheDir is $BUNDLE_FAKEHARBOR_CACHE, else <user cache dir>/bundle-fakeharbor.

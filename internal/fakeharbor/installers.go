@@ -35,7 +35,7 @@ func (b *Builder) OnlineInstaller(version string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeInstaller(w, r.Version, "")
+	return b.writeInstaller(w, r.Version, "")
 }
 
 // OfflineInstaller writes harbor-offline-installer-vX.tgz: the online installer's files plus
@@ -65,12 +65,12 @@ func (b *Builder) OfflineInstallerFile(version string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	key, err := installerKey(r.Version, images)
+	key, err := b.installerKey(r.Version, images)
 	if err != nil {
 		return "", err
 	}
 	out := filepath.Join(b.opts.Dir, "installers", key[:24], fmt.Sprintf("harbor-offline-installer-%s.tgz", r.Version))
-	return out, cachedFile(out, func(w io.Writer) error { return writeInstaller(w, r.Version, images) })
+	return out, cachedFile(out, func(w io.Writer) error { return b.writeInstaller(w, r.Version, images) })
 }
 
 // ImagesTarGz returns the path of harbor.vX.tar.gz (docker save of every image, gzip) in the
@@ -103,8 +103,8 @@ func (b *Builder) ImagesTarGz(version string) (string, error) {
 	})
 }
 
-func installerKey(version, images string) (string, error) {
-	files, err := installer.Files(version)
+func (b *Builder) installerKey(version, images string) (string, error) {
+	files, err := b.installerFiles(version)
 	if err != nil {
 		return "", fmt.Errorf("reading installer files of %s: %w", version, err)
 	}
@@ -152,8 +152,8 @@ func cachedFile(name string, write func(io.Writer) error) error {
 
 // writeInstaller writes the .tgz: harbor/ and its files, sorted, then the image tarball when
 // images is a path. Fixed times and owners keep the bytes the same from run to run.
-func writeInstaller(w io.Writer, version, images string) error {
-	files, err := installer.Files(version)
+func (b *Builder) writeInstaller(w io.Writer, version, images string) error {
+	files, err := b.installerFiles(version)
 	if err != nil {
 		return fmt.Errorf("reading installer files of %s: %w", version, err)
 	}
@@ -202,6 +202,16 @@ func addFile(tw *tar.Writer, name, src string) error {
 	}
 	_, err = io.Copy(tw, f)
 	return err
+}
+
+// installerFiles are a release's installer files, with Harbor's real scripts over the fake
+// ones when Options.RealInstallers says where they are.
+func (b *Builder) installerFiles(version string) ([]installer.File, error) {
+	files, err := installer.Files(version)
+	if err != nil || b.opts.RealInstallers == "" {
+		return files, err
+	}
+	return installer.OverlayReal(files, filepath.Join(b.opts.RealInstallers, version))
 }
 
 // installerFiles returns a release's installer files by name.

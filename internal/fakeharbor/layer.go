@@ -35,6 +35,7 @@ type entry struct {
 	UID       int    `json:"u,omitempty"`
 	GID       int    `json:"g,omitempty"`
 	Dir       bool   `json:"d,omitempty"`
+	Link      string `json:"l,omitempty"` // a symlink to this target
 	Data      []byte `json:"data,omitempty"`
 	Kind      int    `json:"k,omitempty"`
 	Size      int64  `json:"s,omitempty"`
@@ -209,6 +210,13 @@ func writeTar(w io.Writer, spec *layerSpec) error {
 		hdr := &tar.Header{Name: e.Path, Mode: e.Mode, Uid: e.UID, Gid: e.GID, ModTime: epoch, Format: tar.FormatPAX}
 		if e.Dir {
 			hdr.Typeflag, hdr.Name = tar.TypeDir, e.Path+"/"
+			if err := tw.WriteHeader(hdr); err != nil {
+				return err
+			}
+			continue
+		}
+		if e.Link != "" {
+			hdr.Typeflag, hdr.Linkname, hdr.Mode = tar.TypeSymlink, e.Link, 0o777
 			if err := tw.WriteHeader(hdr); err != nil {
 				return err
 			}

@@ -109,7 +109,9 @@ func imageLayerSpec(r *release.Release, img release.Image, size Size) *layerSpec
 	switch img.Role {
 	case "db":
 		s.Entries = append(s.Entries, entry{Path: "var/lib/postgresql/data", Mode: 0o700, UID: 999, GID: 999, Dir: true},
-			entry{Path: "var/lib/postgresql", Mode: 0o755, UID: 999, GID: 999, Dir: true})
+			entry{Path: "var/lib/postgresql", Mode: 0o755, UID: 999, GID: 999, Dir: true},
+			// `docker exec harbor-db psql ...` (bundle's dirty-database check): harbord run as psql.
+			entry{Path: "usr/bin/psql", Link: "/harbor/harbord"})
 	case "redis":
 		s.Entries = append(s.Entries, entry{Path: "var/lib/redis", Mode: 0o755, UID: 999, GID: 999, Dir: true})
 	case "registry":

@@ -14,9 +14,9 @@ type configFile struct {
 	secret bool // 0600 (it holds a password or a secret), else 0644
 }
 
-// regenerateConfig wipes common/config and writes it again, as real prepare does on every run:
-// manual edits there are lost.
-func regenerateConfig(env *Env, s settings, flags prepareFlags) error {
+// clearConfig wipes common/config, the first thing real prepare does on every run (before it
+// even reads harbor.yml, so a prepare that then fails leaves it empty): manual edits are lost.
+func clearConfig(env *Env) error {
 	dir := env.Path(prepareConfig)
 	entries, err := os.ReadDir(dir)
 	if err != nil && !os.IsNotExist(err) {
@@ -28,6 +28,12 @@ func regenerateConfig(env *Env, s settings, flags prepareFlags) error {
 			return fmt.Errorf("clearing %s: %w", prepareConfig, err)
 		}
 	}
+	return nil
+}
+
+// regenerateConfig writes common/config again.
+func regenerateConfig(env *Env, s settings, flags prepareFlags) error {
+	dir := env.Path(prepareConfig)
 	for _, f := range configFiles(s, flags) {
 		mode := os.FileMode(0o644)
 		if f.secret {

@@ -81,6 +81,8 @@ type settings struct {
 	dataVolume    string
 	logLocation   string
 	logLevel      string
+	caBundle      string // storage_service.ca_bundle ("" when absent or null)
+	uaaCAFile     string // uaa.ca_file
 }
 
 // readSettings collects the settings, with the keys of the release's `_version`: 1.8 keeps
@@ -111,6 +113,12 @@ func readSettings(h *harborYML, configVersion string) (settings, error) {
 		if s.httpPort, err = h.str("http.port"); err != nil {
 			return s, err
 		}
+	}
+	if h.has("storage_service.ca_bundle") {
+		s.caBundle, _ = h.str("storage_service.ca_bundle")
+	}
+	if h.has("uaa.ca_file") {
+		s.uaaCAFile, _ = h.str("uaa.ca_file")
 	}
 	if h.has("https") {
 		s.https = true

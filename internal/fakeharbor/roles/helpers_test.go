@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -105,29 +104,6 @@ func testdata(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return string(data)
-}
-
-// keySet lists the leaf keys of a YAML document as dotted paths; a list is a leaf.
-func keySet(t *testing.T, data string) []string {
-	t.Helper()
-	var m map[string]any
-	if err := yaml.Unmarshal([]byte(data), &m); err != nil {
-		t.Fatalf("parsing: %v\n%s", err, data)
-	}
-	var keys []string
-	var walk func(prefix string, m map[string]any)
-	walk = func(prefix string, m map[string]any) {
-		for k, v := range m {
-			if sub, ok := v.(map[string]any); ok {
-				walk(prefix+k+".", sub)
-				continue
-			}
-			keys = append(keys, prefix+k)
-		}
-	}
-	walk("", m)
-	sort.Strings(keys)
-	return keys
 }
 
 // value returns the value at a dotted path of a YAML document.

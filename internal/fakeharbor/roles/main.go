@@ -32,6 +32,7 @@ var roles = map[string]role{
 	"registry":      {runRegistry, 5000},
 	"prepare":       {runPrepare, 0},
 	"migrator":      {runMigrator, 0},
+	"psql":          {runPsql, 0},
 	"portal":        simple("portal", "", 8080),
 	"jobservice":    simple("jobservice", "/var/log/jobs", 8080),
 	"registryctl":   simple("registryctl", "", 8080),
@@ -48,6 +49,23 @@ var roles = map[string]role{
 // Main runs the role named by args[0] with the rest of args and returns the process exit code.
 func Main(args []string) int {
 	return MainWith(NewEnv(), args)
+}
+
+// MainArgv is Main for a process's whole argv: run under another name (a symlink such as
+// harbor-db's /usr/bin/psql -> /harbor/harbord) the binary is the role of that name.
+func MainArgv(argv []string) int { return Main(roleArgs(argv)) }
+
+// roleArgs turns a process's argv into Main's arguments: the role first.
+func roleArgs(argv []string) []string {
+	if len(argv) == 0 {
+		return nil
+	}
+	if name := filepath.Base(argv[0]); name != "harbord" {
+		if _, ok := roles[name]; ok {
+			return append([]string{name}, argv[1:]...)
+		}
+	}
+	return argv[1:]
 }
 
 // MainWith is Main with an explicit environment, for tests that run roles in-process.

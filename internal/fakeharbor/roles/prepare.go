@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/harborbundle/bundle/internal/fakeharbor/release"
 )
@@ -15,8 +16,18 @@ const (
 	prepareConfig  = "/config"
 	prepareCompose = "/compose_location/docker-compose.yml"
 	prepareSecret  = "/secret"
-	prepareData    = "/data" // mounted from 1.9 on
+	prepareData    = "/data"   // mounted from 1.9 on
+	prepareHostfs  = "/hostfs" // the host's / (`-v /:/hostfs`), mounted from 1.9 on
 )
+
+// exitValidation is real prepare's exit when validate() raises: sys.exit(-1).
+const exitValidation = 255
+
+// validationError is what prepare's validate() refuses: it prints "Error happened in config
+// validation..." and exits 255; other failures are python tracebacks, exit 1.
+type validationError struct{ msg string }
+
+func (e *validationError) Error() string { return e.msg }
 
 // The uids real Harbor's containers run as.
 const (
@@ -69,6 +80,12 @@ func runPrepare(env *Env, args []string) int {
 		return exitUsage
 	}
 	if err := prepare(env, flags); err != nil {
+		var v *validationError
+		if errors.As(err, &v) {
+			fmt.Fprintln(env.Stdout, "Error happened in config validation...")
+			fmt.Fprintf(env.Stderr, "ERROR:root:%s\n", v.msg)
+			return exitValidation
+		}
 		fmt.Fprintln(env.Stderr, err)
 		return exitFail
 	}
@@ -79,6 +96,9 @@ func prepare(env *Env, flags prepareFlags) error {
 	rel, err := release.Get(env.Version())
 	if err != nil {
 		return fmt.Errorf("reading HARBOR_VERSION: %w", err)
+	}
+	if err := clearConfig(env); err != nil {
+		return err
 	}
 	data, err := os.ReadFile(env.Path(prepareInput))
 	if err != nil {
@@ -92,8 +112,13 @@ func prepare(env *Env, flags prepareFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := validate(s, rel.ConfigVersion); err != nil {
+	if err := validate(env, s, rel.ConfigVersion); err != nil {
 		return err
+	}
+	if s.https && readsHostFiles(rel.ConfigVersion) {
+		if err := copyNginxCerts(env, s); err != nil {
+			return err
+		}
 	}
 	if err := regenerateConfig(env, s, flags); err != nil {
 		return err
@@ -117,22 +142,82 @@ func prepare(env *Env, flags prepareFlags) error {
 	return nil
 }
 
-// validate refuses what real prepare refuses before writing anything.
-func validate(s settings, configVersion string) error {
+// readsHostFiles: from 1.9 prepare runs with the host's / at /hostfs and reads the files
+// harbor.yml names from there; 1.8's has no such mount (its docker-compose.yml bind-mounts the
+// host paths itself, so a missing file shows only when the containers start).
+func readsHostFiles(configVersion string) bool { return configVersion != "1.8.0" }
+
+// The placeholder of the default harbor.yml. Real prepare compares the private key with the
+// CERTIFICATE's placeholder too (utils/configs.py: default_https_key_path =
+// '/your/certificate/path'), so the key placeholder passes validation and fails when copied.
+const placeholderCertificate = "/your/certificate/path"
+
+// validate refuses what real prepare's validate() refuses (imitating 2.0.6's utils/configs.py;
+// 1.10's prepare is not in harbor-real): the placeholder hostname; from 1.10 an https block
+// whose certificate or key is empty or the certificate placeholder; from 1.9 a
+// storage_service.ca_bundle that cannot be stat'ed (under /data when it starts with /data/, else
+// under /hostfs) or that the registry's uid 10000 cannot read.
+func validate(env *Env, s settings, configVersion string) error {
+	if s.hostname == "127.0.0.1" {
+		return &validationError{"127.0.0.1 can not be the hostname"}
+	}
 	if s.hostname == "" || s.hostname == "reg.mydomain.com" {
-		return errors.New("Please specify hostname")
+		return &validationError{"Please specify hostname"}
 	}
 	if configVersion == "1.10.0" && s.https {
-		for _, p := range []struct{ key, value, placeholder string }{
-			{"https.certificate", s.certificate, "/your/certificate/path"},
-			{"https.private_key", s.privateKey, "/your/private/key/path"},
-		} {
-			if p.value == "" || p.value == p.placeholder {
-				return fmt.Errorf("Error: the protocol is https but %s is %q: set the path of your certificate, or comment out the https block to use http only", p.key, p.value)
-			}
+		if s.certificate == "" || s.certificate == placeholderCertificate {
+			return &validationError{"Error: The protocol is https but attribute ssl_cert is not set"}
+		}
+		if s.privateKey == "" || s.privateKey == placeholderCertificate {
+			return &validationError{"Error: The protocol is https but attribute ssl_cert_key is not set"}
+		}
+	}
+	if s.caBundle != "" && readsHostFiles(configVersion) {
+		p := hostPath(s.caBundle)
+		if strings.HasPrefix(s.caBundle, "/data/") {
+			p = s.caBundle
+		}
+		st, err := os.Stat(env.Path(p))
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "ERROR:root:[Errno 2] No such file or directory: '%s'\n", p)
+			return &validationError{"Can not get file info"}
+		}
+		readable := st.Mode().Perm()&0o004 != 0
+		if owner(st) == uidHarbor {
+			readable = st.Mode().Perm()&0o400 != 0
+		}
+		if !readable {
+			return &validationError{fmt.Sprintf("Cert File %s should be owned by user with uid 10000 or readable by others", s.caBundle)}
 		}
 	}
 	return nil
+}
+
+// hostPath is where prepare sees a host path: under /hostfs.
+func hostPath(p string) string { return prepareHostfs + "/" + strings.TrimLeft(p, "/") }
+
+// copyNginxCerts is prepare_nginx_certs: the key, then the certificate, copied from /hostfs to
+// <data_volume>/secret/cert/server.{key,crt} (0600, uid 10000). A missing file is python's
+// FileNotFoundError, exit 1: the files must exist on the host when install.sh runs.
+func copyNginxCerts(env *Env, s settings) error {
+	dir := prepareData + "/secret/cert"
+	if err := os.RemoveAll(env.Path(dir)); err != nil {
+		return err
+	}
+	for _, f := range []struct{ src, dst string }{{s.privateKey, "server.key"}, {s.certificate, "server.crt"}} {
+		src := hostPath(f.src)
+		data, err := os.ReadFile(env.Path(src))
+		if err != nil {
+			return fmt.Errorf("Traceback (most recent call last):\n  File \"/usr/src/app/utils/nginx.py\", in prepare_nginx_certs\nFileNotFoundError: [Errno 2] No such file or directory: '%s'", src)
+		}
+		if err := writeFile(env, dir+"/"+f.dst, data, 0o600, uidHarbor); err != nil {
+			return err
+		}
+	}
+	if err := os.Chmod(env.Path(dir), 0o755); err != nil {
+		return err
+	}
+	return os.Chown(env.Path(dir), uidHarbor, uidHarbor)
 }
 
 // dataMounted tells whether the data volume is mounted at /data: from 1.9 the prepare script

@@ -140,7 +140,7 @@ func TestPrepareRefuses(t *testing.T) {
 	}{
 		{"placeholder hostname", "v1.10.0", "harbor-v1.10.0.yml", []string{"hostname: reg.mydomain.com", "hostname: reg.mydomain.com"}, "Please specify hostname"},
 		{"placeholder hostname 1.9", "v1.9.4", "harbor-v1.9.0.yml", []string{"hostname: reg.mydomain.com", "hostname: reg.mydomain.com"}, "Please specify hostname"},
-		{"placeholder certificate", "v1.10.0", "harbor-v1.10.0.yml", nil, "/your/certificate/path"},
+		{"placeholder certificate", "v1.10.0", "harbor-v1.10.0.yml", nil, "Error: The protocol is https but attribute ssl_cert is not set"},
 		{"placeholder key", "v1.10.0", "harbor-v1.10.0.yml", []string{"/your/certificate/path", "/etc/ssl/h.crt"}, "/your/private/key/path"},
 		{"1.8 file given to 1.10", "v1.10.0", "harbor-v1.8.0.yml", nil, "KeyError: 'local'"},
 	} {
@@ -153,8 +153,10 @@ func TestPrepareRefuses(t *testing.T) {
 			t.Errorf("%s: docker-compose.yml written although refused", c.name)
 		}
 	}
-	// 1.10 accepts https with real paths; 1.9 did not check the placeholders.
+	// 1.10 accepts https with real paths whose files exist on the host (/hostfs).
 	e := prepareEnv(t, "v1.10.0", "harbor-v1.10.0.yml", "/your/certificate/path", "/etc/ssl/h.crt", "/your/private/key/path", "/etc/ssl/h.key")
+	e.write(hostPath("/etc/ssl/h.crt"), "CERT")
+	e.write(hostPath("/etc/ssl/h.key"), "KEY")
 	if code := e.run("prepare"); code != 0 {
 		t.Errorf("https with real paths: exit %d\n%s", code, e.output())
 	}
@@ -255,5 +257,75 @@ func TestMigratedFileIsPreparable(t *testing.T) {
 		if code := e.run("prepare"); (code == 0) != c.ok {
 			t.Errorf("%s: prepare exit %d\n%s", c.name, code, e.output())
 		}
+	}
+}
+
+// Real prepare (2.0.6's utils/nginx.py, the reference: 1.10's own prepare is not in harbor-real)
+// copies the key, then the certificate, from /hostfs into <data>/secret/cert; a file that is not
+// there on the host is a FileNotFoundError, exit 1, after common/config was already wiped.
+func TestPrepareReadsCertificatesFromTheHost(t *testing.T) {
+	edits := []string{"/your/certificate/path", "/opt/harbor/certs/h.crt", "/your/private/key/path", "/opt/harbor/certs/h.key"}
+	for _, version := range []string{"v1.9.4", "v1.10.0"} {
+		file := map[string]string{"v1.9.4": "harbor-v1.9.0.yml", "v1.10.0": "harbor-v1.10.0.yml"}[version]
+		in := testdata(t, file)
+		if version == "v1.9.4" {
+			in = strings.Replace(in, httpsBlock19, "https:\n  port: 443\n  certificate: /your/certificate/path\n  private_key: /your/private/key/path", 1)
+		}
+		e := newTestEnv(t, version)
+		e.write(prepareInput, strings.NewReplacer(append(edits, "hostname: reg.mydomain.com", "hostname: harbor.test")...).Replace(in))
+		os.MkdirAll(e.path(prepareData), 0o755)
+		e.write(prepareConfig+"/core/env", "old")
+		code := e.run("prepare")
+		if code != exitFail || !strings.Contains(e.output(), "No such file or directory: '/hostfs/opt/harbor/certs/h.key'") {
+			t.Errorf("%s without the key: exit %d\n%s", version, code, e.output())
+		}
+		if _, err := os.Stat(e.path(prepareConfig + "/core/env")); err == nil {
+			t.Errorf("%s: a failed prepare left common/config as it was; the real one wipes it first", version)
+		}
+		e.write(hostPath("/opt/harbor/certs/h.key"), "KEY")
+		if code := e.run("prepare"); code != exitFail || !strings.Contains(e.output(), "'/hostfs/opt/harbor/certs/h.crt'") {
+			t.Errorf("%s without the certificate: exit %d\n%s", version, code, e.output())
+		}
+		e.write(hostPath("/opt/harbor/certs/h.crt"), "CERT")
+		if code := e.run("prepare"); code != 0 {
+			t.Fatalf("%s with both: exit %d\n%s", version, code, e.output())
+		}
+		for name, want := range map[string]string{"server.key": "KEY", "server.crt": "CERT"} {
+			p := e.path(prepareData + "/secret/cert/" + name)
+			st, err := os.Stat(p)
+			if err != nil || e.read(prepareData+"/secret/cert/"+name) != want || st.Mode().Perm() != 0o600 || owner(st) != uidHarbor {
+				t.Errorf("%s: %s not copied as real prepare does (0600, uid 10000): %v", version, name, err)
+			}
+		}
+	}
+}
+
+// storage_service.ca_bundle is stat'ed by validate(): missing, or unreadable by uid 10000, is a
+// validation error (exit 255); a path under /data/ is read in the data volume, any other on the
+// host.
+func TestPrepareChecksTheCABundle(t *testing.T) {
+	withBundle := func(path string) *testEnv {
+		e := prepareEnv(t, "v1.10.0", "harbor-v1.10.0.yml", httpsOff...)
+		in := e.read(prepareInput) + "\nstorage_service:\n  ca_bundle: " + path + "\n"
+		e.write(prepareInput, in)
+		return e
+	}
+	e := withBundle("/etc/pki/storage-ca.pem")
+	if code := e.run("prepare"); code != exitValidation || !strings.Contains(e.output(), "Can not get file info") {
+		t.Errorf("missing ca_bundle: exit %d\n%s", code, e.output())
+	}
+	e.write(hostPath("/etc/pki/storage-ca.pem"), "CA")
+	os.Chmod(e.path(hostPath("/etc/pki/storage-ca.pem")), 0o600)
+	if code := e.run("prepare"); code != exitValidation || !strings.Contains(e.output(), "should be owned by user with uid 10000 or readable by others") {
+		t.Errorf("ca_bundle unreadable by 10000: exit %d\n%s", code, e.output())
+	}
+	os.Chown(e.path(hostPath("/etc/pki/storage-ca.pem")), uidHarbor, uidHarbor)
+	if code := e.run("prepare"); code != 0 {
+		t.Errorf("ca_bundle owned by 10000: exit %d\n%s", code, e.output())
+	}
+	e = withBundle("/data/ca/storage-ca.pem")
+	e.write(prepareData+"/ca/storage-ca.pem", "CA")
+	if code := e.run("prepare"); code != 0 {
+		t.Errorf("ca_bundle in the data volume: exit %d\n%s", code, e.output())
 	}
 }

@@ -1,11 +1,11 @@
 package roles
 
-import "gopkg.in/yaml.v3"
-
-// template1100 renders a 1.10.0 harbor.yml from a 1.9.0 one. Unlike 1.9's template it falls back
-// to defaults for most missing sections; it keeps https only when the input has an https block
-// (otherwise the block is written commented out), carries proxy over as it is, and adds
-// external_redis.clair_db_index.
+// template1100 renders a 1.10.0 harbor.yml from a 1.9.0 one as the real
+// cfg/migrator_1_10_0/harbor.yml.jinja does. Unlike 1.9's it falls back to defaults when a whole
+// section is missing, but a present section must have every key it reads (`database` needs
+// max_idle_conns and max_open_conns, `log` needs local.*); http is kept when defined (even
+// empty: then `http.port` crashes it); https only when the input has one; proxy is carried over
+// as it is (its components only when present); external_redis gains clair_db_index: 4.
 func template1100(t *tmpl) {
 	t.lines(`
 # Configuration file of Harbor
@@ -15,10 +15,14 @@ func template1100(t *tmpl) {
 `)
 	t.line("hostname: %s", t.v("hostname"))
 	t.line("\n# http related config")
-	if t.truthy("http") {
+	if t.defined("http") {
 		t.line("http:")
 		t.line("  # port for http, default is 80. If https enabled, this port will redirect to https port")
 		t.line("  port: %s", t.v("http.port"))
+	} else {
+		t.line("# http:")
+		t.line("#   # port for http, default is 80. If https enabled, this port will redirect to https port")
+		t.line("#   port: 80")
 	}
 	t.line("")
 	httpsBlock(t)
@@ -50,7 +54,11 @@ func template1100(t *tmpl) {
 	t.line("  webhook_job_max_retry: %s\n", sub(t, "notification", "webhook_job_max_retry", "10"))
 	t.line("chart:")
 	t.line("  # Change the value of absolute_url to enabled can enable absolute url in chart")
-	t.line("  absolute_url: %s\n", absoluteURL(t))
+	absolute := "disabled"
+	if t.defined("chart") {
+		absolute = absoluteURL(t)
+	}
+	t.line("  absolute_url: %s\n", absolute)
 	logBlock1100(t)
 	t.line("\n#This attribute is for migrator to detect the version of the .cfg file, DO NOT MODIFY!")
 	t.line("_version: 1.10.0")
@@ -75,7 +83,7 @@ func template1100(t *tmpl) {
 	t.line("  no_proxy: %s", t.or("proxy.no_proxy", ""))
 	if t.defined("proxy.components") {
 		t.line("  components:")
-		for _, c := range iterate(t, "proxy.components") {
+		for _, c := range t.iterate("proxy.components") {
 			t.line("    - %s", c)
 		}
 	}
@@ -96,36 +104,6 @@ func sub(t *tmpl, section, key, def string) string {
 		return t.v(section + "." + key)
 	}
 	return def
-}
-
-func absoluteURL(t *tmpl) string {
-	if t.defined("chart") && t.v("chart.absolute_url") == "enabled" {
-		return "enabled"
-	}
-	return "disabled"
-}
-
-// iterate is `{% for x in path %}`: a list's items, a mapping's keys, a string's characters.
-func iterate(t *tmpl, path string) []string {
-	n := t.must(path)
-	var out []string
-	switch {
-	case n.Kind == yaml.SequenceNode:
-		for _, c := range n.Content {
-			out = append(out, pyStr(c))
-		}
-	case n.Kind == yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			out = append(out, pyStr(n.Content[i]))
-		}
-	case n.ShortTag() == "!!str":
-		for _, r := range n.Value {
-			out = append(out, string(r))
-		}
-	default: // None or a number: 'NoneType' object is not iterable
-		panic(undefinedPanic{&UndefinedError{Key: path + ".__iter__"}})
-	}
-	return out
 }
 
 func logBlock1100(t *tmpl) {
@@ -155,8 +133,14 @@ func logBlock1100(t *tmpl) {
 		t.line("    port: %s", t.v("log.external_endpoint.port"))
 		return
 	}
-	t.line("")
-	t.lines(externalEndpointComment)
+	t.line("    # Uncomment following lines to enable external syslog endpoint.")
+	t.line("    # external_endpoint:")
+	t.line("    #   # protocol used to transmit log to external endpoint, options is tcp or udp")
+	t.line("    #   protocol: tcp")
+	t.line("    #   # The host of external endpoint")
+	t.line("    #   host: localhost")
+	t.line("    #   # Port of external endpoint")
+	t.line("    #   port: 5140")
 }
 
 const defaultLog1100 = `

@@ -1,10 +1,11 @@
 package roles
 
-// template190 renders a 1.9.0 harbor.yml from a 1.8.0 one, with the key changes of the real
-// migrator: database gets max_idle_conns/max_open_conns, log.rotate_* and log.location move
-// under log.local, notification.webhook_job_max_retry appears, and clair's proxy settings move
-// to a global proxy block (components [clair] when they were set, the defaults otherwise).
-// Like the real template it drops what it does not know and resets chart.absolute_url.
+// template190 renders a 1.9.0 harbor.yml from a 1.8.0 one as the real
+// cfg/migrator_1_9_0/harbor.yml.jinja does: `{% if http %}` (so a missing http crashes it and an
+// empty one drops it), optional sections only when present, database gains the constant pool
+// settings 50/100, log.rotate_* and log.location move under log.local (all four keys required),
+// notification appears, external_database.harbor gains the constants 2/0, and clair's proxy
+// settings become the global proxy (components [clair] when one was set, the defaults else).
 func template190(t *tmpl) {
 	t.lines(`
 # Configuration file of Harbor
@@ -59,14 +60,16 @@ notification:
   # Maximum retry count for webhook job
   webhook_job_max_retry: 10
 
-chart:
-  # Change the value of absolute_url to enabled can enable absolute url in chart
-  absolute_url: disabled
-
-# Log configurations
-log:
-  # options are debug, info, warning, error, fatal
 `)
+	if t.defined("chart") {
+		t.line("chart:")
+		t.line("  # Change the value of absolute_url to enabled can enable absolute url in chart")
+		t.line("  absolute_url: %s", absoluteURL(t))
+		t.line("")
+	}
+	t.line("# Log configurations")
+	t.line("log:")
+	t.line("  # options are debug, info, warning, error, fatal")
 	t.line("  level: %s", t.v("log.level"))
 	t.line("  # configs for logs in local storage")
 	t.line("  local:")
@@ -99,4 +102,13 @@ log:
 		return
 	}
 	t.lines(defaultProxy)
+}
+
+// absoluteURL is `chart.absolute_url if chart.absolute_url == 'enabled' else 'disabled'`: only
+// the string enabled survives (raises when chart has no absolute_url).
+func absoluteURL(t *tmpl) string {
+	if v := t.must("chart.absolute_url"); v.kind == pyStr && v.s == "enabled" {
+		return "enabled"
+	}
+	return "disabled"
 }

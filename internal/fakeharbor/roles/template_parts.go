@@ -1,6 +1,8 @@
 package roles
 
-// Parts shared by the 1.9.0 and 1.10.0 templates.
+// Parts shared by the 1.9.0 and 1.10.0 templates of the real migrator
+// (cfg/migrator_1_9_0/harbor.yml.jinja, cfg/migrator_1_10_0/harbor.yml.jinja): the same blocks,
+// the same lookups, the same order.
 
 // httpsBlock keeps an https block only when the input has one, else writes it commented out
 // (`{% if https is defined %}`): a migrated file never gains an enabled https with placeholder
@@ -39,8 +41,10 @@ func externalURL(t *tmpl) {
 	t.line("# external_url: https://reg.mydomain.com:8433\n")
 }
 
-// storageService copies storage_service key by key: ca_bundle, redirect.disabled, and every
-// other key as a backend whose settings are copied one level deep.
+// storageService copies storage_service entry by entry in the dict's order: ca_bundle (None
+// printed as nothing), redirect (only its `disabled`, which must be there), and every other key
+// as a backend whose settings are copied one level deep (None printed as nothing, anything else
+// as str(): a nested dict becomes a one-line Python repr).
 func storageService(t *tmpl) {
 	t.line("# Harbor Storage settings by default is using /data dir on local filesystem")
 	t.line("# Uncomment storage_service setting If you want to using external storage")
@@ -49,36 +53,35 @@ func storageService(t *tmpl) {
 		return
 	}
 	t.line("storage_service:")
-	for _, kv := range t.items("storage_service") {
-		key, value := kv[0].Value, kv[1]
-		switch key {
-		case "ca_bundle":
-			s := pyStr(value)
-			if s == "None" {
-				s = ""
-			}
-			t.line("  ca_bundle: %s", s)
-		case "redirect":
+	keys, vals := t.items("storage_service")
+	for i, key := range keys {
+		value := vals[i]
+		switch {
+		case key.kind == pyStr && key.s == "ca_bundle":
+			t.line("  ca_bundle: %s", vOrEmpty(value))
+		case key.kind == pyStr && key.s == "redirect":
 			t.line("  redirect:")
-			t.line("    disabled: %s", t.v("storage_service.redirect.disabled"))
+			disabled, ok := value.get("disabled")
+			if !ok {
+				raise(&UndefinedError{Key: "value.disabled"})
+			}
+			t.line("    disabled: %s", disabled.str())
 		default:
-			t.line("  %s:", key)
-			for _, setting := range t.items("storage_service." + key) {
-				s := pyStr(setting[1])
-				if s == "None" {
-					s = ""
-				}
-				t.line("    %s: %s", setting[0].Value, s)
+			t.line("  %s:", key.str())
+			if value.kind != pyDict {
+				raise(&UndefinedError{Key: "value.items"})
+			}
+			for j, k := range value.keys {
+				t.line("    %s: %s", k.str(), vOrEmpty(value.vals[j]))
 			}
 		}
 	}
 	t.line("")
 }
 
-// externalDatabase copies external_database. 1.10's template also reads
-// external_database.harbor.max_idle_conns and max_open_conns, which 1.9's template never writes:
-// a 1.8 file with an external database therefore crashes the chain, as it does with the real
-// migrator.
+// externalDatabase copies external_database: every one of the four databases and their six
+// keys must be there. 1.9's template writes harbor's pool settings as the constants 2 and 0;
+// 1.10's copies them (so a 1.9 file written by hand without them crashes 1.10's).
 func externalDatabase(t *tmpl, with1100 bool) {
 	t.line("# Uncomment external_database if using external database.")
 	if !t.defined("external_database") {
@@ -92,15 +95,21 @@ func externalDatabase(t *tmpl, with1100 bool) {
 		for _, k := range []string{"host", "port", "db_name", "username", "password", "ssl_mode"} {
 			t.line("    %s: %s", k, t.v(p+k))
 		}
-		if with1100 && db == "harbor" {
-			t.line("    max_idle_conns: %s", t.v(p+"max_idle_conns"))
-			t.line("    max_open_conns: %s", t.v(p+"max_open_conns"))
+		if db == "harbor" {
+			if with1100 {
+				t.line("    max_idle_conns: %s", t.v(p+"max_idle_conns"))
+				t.line("    max_open_conns: %s", t.v(p+"max_open_conns"))
+			} else {
+				t.line("    max_idle_conns: 2")
+				t.line("    max_open_conns: 0")
+			}
 		}
 	}
 	t.line("")
 }
 
-// externalRedis copies external_redis; 1.10 adds clair_db_index (4 unless set).
+// externalRedis copies external_redis; 1.10 adds clair_db_index, always 4 (even when the input
+// sets another).
 func externalRedis(t *tmpl, with1100 bool) {
 	if !t.defined("external_redis") {
 		t.lines(externalRedisComment)
@@ -119,7 +128,7 @@ func externalRedis(t *tmpl, with1100 bool) {
 		t.line("  %s: %s", k, t.v("external_redis."+k))
 	}
 	if with1100 {
-		t.line("  clair_db_index: %s", orDefault(t, "external_redis.clair_db_index", "4"))
+		t.line("  clair_db_index: 4")
 	}
 	t.line("")
 }
@@ -181,8 +190,6 @@ const externalDatabaseComment = `
 #     username: harbor_db_username
 #     password: harbor_db_password
 #     ssl_mode: disable
-#     max_idle_conns: 2
-#     max_open_conns: 0
 #   clair:
 #     host: clair_db_host
 #     port: clair_db_port
@@ -230,11 +237,13 @@ const proxyComment = `
 # for some special registry.
 `
 
+// defaultProxy is what both templates write when there is nothing to carry over: every proxy
+// empty (no no_proxy list: the real templates write none), components core, jobservice, clair.
 const defaultProxy = `
 proxy:
   http_proxy:
   https_proxy:
-  no_proxy: 127.0.0.1,localhost,.local,.internal,log,db,redis,nginx,core,portal,postgresql,jobservice,registry,registryctl,clair
+  no_proxy:
   components:
     - core
     - jobservice
