@@ -52,6 +52,9 @@ func (e *ConfigError) ExitCode() int { return 2 }
 // the administrator's comments, key order and keys we do not know back unchanged.
 type Config struct {
 	doc *yaml.Node // DocumentNode whose only child is the root mapping
+	// pyTabLine is the first line with a tab PyYAML refuses (0: none): a fact of the text, which
+	// the node tree no longer shows.
+	pyTabLine int
 }
 
 // ReadConfig reads and parses a harbor.yml file.
@@ -91,7 +94,7 @@ func ParseConfig(b []byte) (*Config, error) {
 	if doc.Content[0].Kind != yaml.MappingNode {
 		return nil, &ConfigError{Err: ErrConfigNotMapping}
 	}
-	return &Config{doc: &doc}, nil
+	return &Config{doc: &doc, pyTabLine: pyYAMLTab(b)}, nil
 }
 
 // checkShape bounds depth, aliases and the size of the tree with aliases expanded, without ever

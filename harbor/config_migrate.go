@@ -144,9 +144,13 @@ func (c *Config) CheckForMigrator(target string) error {
 		e.Reason = err.Error()
 		return e
 	}
+	if c.pyTabLine > 0 {
+		// Whatever the versions: prepare reads harbor.yml with PyYAML on every install.sh run.
+		e.Problems = append(e.Problems, tabProblem(c.pyTabLine))
+	}
 	switch {
 	case fv == tv:
-		return nil
+		return e.orNil()
 	case fv.Compare(tv) > 0:
 		e.Reason = "it is newer than the target; Harbor does not migrate configurations back"
 		return e
@@ -168,7 +172,7 @@ func (c *Config) CheckForMigrator(target string) error {
 	first := migratorTemplates[chain[0]]
 	chk := &templateCheck{from: chain[0], chained: len(chain) > 1}
 	chk.fields(c.root(), "", first.keys)
-	e.Problems = chk.problems
+	e.Problems = append(e.Problems, chk.problems...)
 	return e.orNil()
 }
 

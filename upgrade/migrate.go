@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/harborbundle/bundle/harbor"
 	"github.com/harborbundle/bundle/internal/atomicfile"
@@ -70,6 +71,11 @@ func (u *Upgrade) migrate(ctx context.Context) error {
 	} else if err := u.migrateConfig(ctx, old, cfg); err != nil {
 		return err
 	}
+	// harbor.yml holds passwords: the new one gets the old one's mode and owner back (the real
+	// migrator's shutil.copy leaves it 0644 whatever it was).
+	if err := keepModeAndOwner(filepath.Join(oldDir, "harbor.yml"), cfg); err != nil {
+		return err
+	}
 	files, err := installFiles(oldBytes, j.InstallDir, oldDir)
 	if err != nil {
 		return fmt.Errorf("files harbor.yml names: %w", err)
@@ -109,7 +115,21 @@ func (u *Upgrade) migrateConfig(ctx context.Context, old *harbor.Config, cfg str
 			return err
 		}
 	}
-	return os.WriteFile(cfg, migrated, 0o644) // the file exists: it keeps the old one's mode
+	return os.WriteFile(cfg, migrated, 0o600) // the file exists; its mode is set by the caller
+}
+
+// keepModeAndOwner gives dst the permission bits and owner of src.
+func keepModeAndOwner(src, dst string) error {
+	st, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		if err := os.Lchown(dst, int(sys.Uid), int(sys.Gid)); err != nil {
+			return err
+		}
+	}
+	return os.Chmod(dst, st.Mode().Perm())
 }
 
 // layOut writes the bundle's installer/ files into dir with their modes.

@@ -98,13 +98,20 @@ func realMigratorRun(t *testing.T) func(RunSpec) error {
 		if s.Stdout != nil {
 			fmt.Fprintf(s.Stdout, "[real migrator, %s: exit %d]\n%s", mode, res.Exit, res.Log)
 		}
+		// What the real code wrote, with the mode its shutil.copy leaves: 0644.
+		write := func(p string, b []byte) error {
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				return err
+			}
+			return os.Chmod(p, 0o644)
+		}
 		if !bytes.Equal(res.Input, input) {
-			if err := os.WriteFile(in, res.Input, 0o644); err != nil {
+			if err := write(in, res.Input); err != nil {
 				return err
 			}
 		}
 		if res.Out != nil {
-			if err := os.WriteFile(filepath.Join(outDir, "harbor.yml"), res.Out, 0o644); err != nil {
+			if err := write(filepath.Join(outDir, "harbor.yml"), res.Out); err != nil {
 				return err
 			}
 		}
@@ -253,6 +260,9 @@ func TestMigrateWithRealMigrator(t *testing.T) {
 			c, err := harbor.ReadConfig(filepath.Join(f.installDir, "harbor.yml"))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if st, err := os.Stat(filepath.Join(f.installDir, "harbor.yml")); err != nil || st.Mode().Perm() != 0o640 {
+				t.Errorf("migrated harbor.yml mode %v (%v), want the old file's 0640: it holds passwords", st.Mode().Perm(), err)
 			}
 			if c.ConfigVersion() != "1.10.0" || c.Hostname() != "harbor.example.test" {
 				t.Errorf("migrated: _version %q hostname %q", c.ConfigVersion(), c.Hostname())
