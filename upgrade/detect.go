@@ -17,7 +17,8 @@ import (
 // Install is what detect found out about the Harbor on this host.
 type Install struct {
 	Dir string `json:"dir"`
-	// DirFrom says how Dir was found: "running containers", "--harbor-dir" or "default".
+	// DirFrom says how Dir was found: "running containers", "stopped containers", "--harbor-dir"
+	// or "default".
 	DirFrom string `json:"dir_from"`
 	Version string `json:"version"` // "v1.9.4"
 	// VersionFrom says where Version was read: "running containers" or "docker-compose.yml".
@@ -89,17 +90,7 @@ func harborContainers(cs []Container) []Container {
 // chooseDir picks the install dir. A --harbor-dir that disagrees with the running Harbor is
 // refused: stopping one Harbor and upgrading another would be the worst of both.
 func chooseDir(running []Container, flagDir string) (dir, from string, err error) {
-	dirs := map[string]bool{}
-	for _, c := range running {
-		if c.State == "running" || c.State == "restarting" {
-			dirs[filepath.Clean(c.Labels[LabelWorkingDir])] = true
-		}
-	}
-	var live []string
-	for d := range dirs {
-		live = append(live, d)
-	}
-	sort.Strings(live)
+	live := composeDirs(running, func(state string) bool { return state == "running" || state == "restarting" })
 	if len(live) > 1 {
 		return "", "", &DetectError{fmt.Sprintf("Harbor containers are running from several directories (%s); stop all but one and run again", strings.Join(live, ", "))}
 	}
@@ -116,8 +107,31 @@ func chooseDir(running []Container, flagDir string) (dir, from string, err error
 	if len(live) == 1 {
 		return live[0], "running containers", nil
 	}
+	// A stopped Harbor (after a reboot, or `docker-compose stop`) still has its containers and
+	// their labels: one install dir among them is the install, as a running one would be.
+	if stopped := composeDirs(running, func(string) bool { return true }); len(stopped) == 1 {
+		if st, err := os.Stat(stopped[0]); err == nil && st.IsDir() {
+			return stopped[0], "stopped containers", nil
+		}
+	}
 	abs, err := filepath.Abs("harbor")
 	return abs, "default", err
+}
+
+// composeDirs lists, sorted, the compose working dirs of the containers whose state keep says.
+func composeDirs(cs []Container, keep func(state string) bool) []string {
+	dirs := map[string]bool{}
+	for _, c := range cs {
+		if keep(c.State) {
+			dirs[filepath.Clean(c.Labels[LabelWorkingDir])] = true
+		}
+	}
+	out := make([]string, 0, len(dirs))
+	for d := range dirs {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func sameDir(a, b string) bool {

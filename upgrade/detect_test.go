@@ -142,7 +142,17 @@ func TestChooseDir(t *testing.T) {
 	stopped := run("/opt/harbor")
 	stopped.State = "exited"
 	if d, from, _ := chooseDir([]Container{stopped}, ""); from != "default" || !strings.HasSuffix(d, "/harbor") {
-		t.Errorf("nothing running: %s %s", d, from)
+		t.Errorf("nothing running, the stopped one's dir gone: %s %s", d, from)
+	}
+	kept := run(t.TempDir())
+	kept.State = "exited"
+	if d, from, err := chooseDir([]Container{kept}, ""); err != nil || d != kept.Labels[LabelWorkingDir] || from != "stopped containers" {
+		t.Errorf("a stopped Harbor: %s %s %v", d, from, err)
+	}
+	other := run(t.TempDir())
+	other.State = "exited"
+	if _, from, _ := chooseDir([]Container{kept, other}, ""); from != "default" {
+		t.Errorf("two stopped Harbors: chose from %s, want the default", from)
 	}
 	_ = harbor.Core
 }
