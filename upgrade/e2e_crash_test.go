@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,31 +21,51 @@ import (
 // a second after the journal says the step started.
 func killAt(t *testing.T, run, backup, point string) {
 	t.Helper()
-	cmd := exec.Command(run, "--yes", "--backup-dir", backup, "--health-timeout", "3m")
+	step, external := strings.CutSuffix(point, ":running")
+	started := func(j *Journal) bool { return j.StepStatus(step) == StatusStarted }
+	if !external {
+		started = nil
+	}
+	killed(t, point, started, run, "--yes", "--backup-dir", backup, "--health-timeout", "3m")
+}
+
+// killRollbackAt runs `rollback` and lets it kill itself at the failpoint point
+// ("rollback:restore:mid").
+func killRollbackAt(t *testing.T, run, backup, point string) {
+	t.Helper()
+	killed(t, point, nil, run, "rollback", "--yes", "--backup-dir", backup, "--health-timeout", "3m")
+}
+
+// killed runs the .run with args until it dies of SIGKILL at point: its own failpoint when
+// started is nil, else from outside a second after started says the journal got there. It
+// fails the test unless the process was killed and left an open journal.
+func killed(t *testing.T, point string, started func(*Journal) bool, run string, args ...string) {
+	t.Helper()
+	backup := args[slices.Index(args, "--backup-dir")+1]
+	cmd := exec.Command(run, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	step, external := strings.CutSuffix(point, ":running")
-	if !external {
-		cmd.Env = append(os.Environ(), FailpointEnv+"="+point)
+	if started == nil {
+		cmd.Env = append(os.Environ(), failpointEnvName+"="+point)
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	if external {
+	if started != nil {
 		deadline := time.Now().Add(3 * time.Minute)
 		for {
-			if j, err := OpenJournal(backup); err == nil && j != nil && j.StepStatus(step) == StatusStarted {
+			if j, err := OpenJournal(backup); err == nil && j != nil && started(j) {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("step %s never started:\n%s", step, out.String())
+				t.Fatalf("%s never reached:\n%s", point, out.String())
 			}
 			select {
 			case err := <-done:
-				t.Fatalf("the upgrade ended (%v) before step %s:\n%s", err, step, out.String())
+				t.Fatalf("the run ended (%v) before %s:\n%s", err, point, out.String())
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
@@ -54,7 +75,7 @@ func killAt(t *testing.T, run, backup, point string) {
 	err := <-done
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("the upgrade was not killed at %s (%v):\n%s", point, err, out.String())
+		t.Fatalf("%s %s was not killed at %s (%v):\n%s", filepath.Base(run), args[0], point, err, out.String())
 	}
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // whatever it left running
 	j, err := OpenJournal(backup)
@@ -62,7 +83,7 @@ func killAt(t *testing.T, run, backup, point string) {
 		t.Fatalf("no open journal after the kill at %s: %v", point, err)
 	}
 	name, status := j.LastStep()
-	t.Logf("killed at %s: journal says %s %s", point, name, status)
+	t.Logf("killed at %s: journal says state %s, step %s %s, %d rollback steps", point, j.State, name, status, len(j.Rollback))
 }
 
 // crashCycle: kill at point, resume to a healthy 1.10.0, roll back to 1.9.4; kill at point
@@ -105,8 +126,22 @@ func crashCycle(t *testing.T, h *fakeharbor.Harbor, run, backup, point string, b
 	t.Logf("%s: kill, rollback in %s", point, time.Since(start).Round(time.Millisecond))
 }
 
-// crashMatrix runs crashCycle at each point on one fake 1.9.4.
-func crashMatrix(t *testing.T, points []string) {
+// upgradeKillPoints are every kill point of the upgrade: after each step's work (the journal
+// not yet told: the hardest moment), in the middle of the backup and of install.sh, and with the
+// new Harbor started but not yet checked.
+var upgradeKillPoints = []string{"stop:end", "backup:mid", "backup:end", "load:end", "migrate:end",
+	"install:running", "install:end", "health:begin"}
+
+// rollbackKillPoints are the kill points of the rollback, one in each of its steps.
+var rollbackKillPoints = []string{"rollback:stop-new:end", "rollback:restore:mid", "rollback:install-old:end", "rollback:health-old:begin"}
+
+// TestE2EKillMatrix kills, on one fake 1.9.4, the upgrader at each of its kill points in turn
+// (each time a resume finishes the upgrade and a rollback, also straight after a second kill,
+// restores it), then the rollback of an interrupted upgrade (the new Harbor running) in each
+// of its steps: `status` shows the interrupted rollback and says to run rollback, --resume
+// refuses, and the next `rollback` finishes it. Every cycle ends on a healthy 1.9.4 with its
+// database and secret trees byte-identical to before the upgrade.
+func TestE2EKillMatrix(t *testing.T) {
 	run := bundleRun(t)
 	ctx := context.Background()
 	h := fakeharbor.Install(t, fakeharbor.InstallOptions{Version: "v1.9.4", Components: []string{"chartmuseum"}})
@@ -117,7 +152,7 @@ func crashMatrix(t *testing.T, points []string) {
 	cfg, _ := os.ReadFile(filepath.Join(h.Dir, "harbor.yml"))
 	before := snapshot(t, h)
 	backup := filepath.Join(h.Parent, "backups")
-	for _, p := range points {
+	for _, p := range upgradeKillPoints {
 		t.Run(strings.ReplaceAll(p, ":", "_"), func(t *testing.T) {
 			crashCycle(t, h, run, backup, p, before, seeded, cfg)
 		})
@@ -125,10 +160,46 @@ func crashMatrix(t *testing.T, points []string) {
 			return
 		}
 	}
-}
-
-// TestE2EKillDuringBackupAndInstall is the part of the kill -9 matrix that runs in make test;
-// the whole matrix is TestE2EKillMatrix (build tag long).
-func TestE2EKillDuringBackupAndInstall(t *testing.T) {
-	crashMatrix(t, []string{"backup:mid", "install:running"})
+	for _, p := range rollbackKillPoints {
+		t.Run(strings.ReplaceAll(p, ":", "_"), func(t *testing.T) {
+			start := time.Now()
+			killAt(t, run, backup, "health:begin") // the new Harbor runs, unchecked
+			if err := h.WaitHealthy(ctx, "v1.10.0", time.Minute); err != nil {
+				t.Fatalf("the new Harbor is not up before the rollback: %v", err)
+			}
+			killRollbackAt(t, run, backup, p)
+			step := strings.Split(p, ":")[1]
+			j, err := OpenJournal(backup)
+			if err != nil || j == nil {
+				t.Fatalf("open journal: %v", err)
+			}
+			if n := len(j.Rollback); j.State != StateRollingBack || n == 0 || j.Rollback[n-1].Name != step || j.Rollback[n-1].Status != StatusStarted {
+				t.Errorf("journal after the kill at %s: state %s, rollback %+v", p, j.State, j.Rollback)
+			}
+			st := runBundle(t, run, "status", "--backup-dir", backup)
+			for _, want := range []string{"rollback " + step, "rollback of upgrade " + j.ID + " (Harbor v1.9.4 -> v1.10.0) was interrupted at step " + step,
+				"Run `rollback --backup " + j.ID + "`"} {
+				if st.code != 0 || !strings.Contains(st.stdout, want) {
+					t.Errorf("status lacks %q: %s", want, st)
+				}
+			}
+			if r := runBundle(t, run, "--yes", "--resume", "--backup-dir", backup); r.code != 2 || !strings.Contains(r.stderr, "rollback --backup "+j.ID) {
+				t.Errorf("--resume during an interrupted rollback: %s", r)
+			}
+			if r := runBundle(t, run, "--yes", "--backup-dir", backup); r.code != 2 || !strings.Contains(r.stderr, "Run `rollback --backup "+j.ID+"` to finish it") || strings.Contains(r.stderr, "--resume") {
+				t.Errorf("a new upgrade during an interrupted rollback: %s", r)
+			}
+			if r := runBundle(t, run, "rollback", "--yes", "--backup-dir", backup, "--health-timeout", "3m"); r.code != 0 {
+				t.Fatalf("rollback after the kill at %s: %s", p, r)
+			}
+			assertRestored(t, h, before, seeded, cfg)
+			if j, _ := ReadJournal(j.Dir()); j == nil || j.State != StateRolledBack {
+				t.Errorf("journal after the finished rollback: %+v", j)
+			}
+			t.Logf("%s: kill the upgrade, kill the rollback, rollback in %s", p, time.Since(start).Round(time.Millisecond))
+		})
+		if t.Failed() {
+			return
+		}
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/harborbundle/bundle/builder"
+	"github.com/harborbundle/bundle/internal/docker"
 	"github.com/harborbundle/bundle/internal/fakeharbor"
 )
 
@@ -54,14 +55,10 @@ func buildRun(dir string) (string, error) {
 	ctx := context.Background()
 	start := time.Now()
 	stub := filepath.Join(dir, "bundle")
-	mod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
+	// -tags failpoint: the crash tests kill the upgrader at named points (failpoint.go); a
+	// release build (make build) has no such switch, which TestReleaseBuildHasNoFailpoints checks.
+	if err := goBuildBundle(stub, "-tags", "failpoint", "-trimpath"); err != nil {
 		return "", err
-	}
-	build := exec.Command("go", "build", "-trimpath", "-o", stub, "./cmd/bundle")
-	build.Dir = filepath.Dir(strings.TrimSpace(string(mod)))
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/bundle: %v\n%s", err, out)
 	}
 	srv, err := fakeharbor.Start(ctx, fakeharbor.Options{Versions: []string{"v1.10.0"}})
 	if err != nil {
@@ -80,6 +77,24 @@ func buildRun(dir string) (string, error) {
 	os.RemoveAll(filepath.Join(dir, "cache"))
 	fmt.Fprintf(os.Stderr, "upgrade e2e: built %s in %s\n", run, time.Since(start).Round(time.Millisecond))
 	return run, nil
+}
+
+// failpointEnvName is failpoint.go's failpointEnv, which only -tags failpoint builds define.
+const failpointEnvName = "BUNDLE_UPGRADE_FAILPOINT"
+
+// goBuildBundle builds ./cmd/bundle into out with the given go build flags.
+func goBuildBundle(out string, flags ...string) error {
+	mod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return err
+	}
+	build := exec.Command("go", append(append([]string{"build"}, flags...), "-o", out, "./cmd/bundle")...)
+	build.Dir = filepath.Dir(strings.TrimSpace(string(mod)))
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s ./cmd/bundle: %v\n%s", strings.Join(flags, " "), err, b)
+	}
+	return nil
 }
 
 // runResult is one run of the .run.
@@ -140,7 +155,15 @@ func snapshot(t *testing.T, h *fakeharbor.Harbor) *hostState {
 		}
 	}
 	sort.Strings(s.images)
-	cs, err := h.Docker.PS(ctx)
+	// Other packages' tests start and remove their own containers meanwhile: one can vanish
+	// between docker ps and docker inspect, so list only fake Harbor ones, and retry.
+	var cs []docker.Container
+	for try := 0; ; try++ {
+		if cs, err = h.Docker.PS(ctx, "label="+fakeharbor.LabelFake); err == nil || try == 4 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package upgrade
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -100,8 +102,9 @@ func TestE2ERefusalsChangeNothing(t *testing.T) {
 			copyRun(t, run, bad, func(b []byte) []byte { b[mid] ^= 0xff; return b })
 			return []string{"--yes", "--backup-dir", backup, "#run=" + bad}, nil
 		}},
-		// Without its trailer the file is a plain bundle binary that knows no upgrade flags.
-		{"truncated bundle", 2, "", func(t *testing.T) ([]string, func()) {
+		// Without its trailer the file is a bundle binary with no payload; named .run, it says
+		// so (and does not fall through to the tool's own flag parsing).
+		{"truncated bundle", 2, "truncated.run has no readable payload: the file is truncated or damaged", func(t *testing.T) ([]string, func()) {
 			bad := filepath.Join(tmp, "truncated.run")
 			copyRun(t, run, bad, func(b []byte) []byte { return b[:len(b)-1000] })
 			return []string{"--yes", "--backup-dir", backup, "#run=" + bad}, nil
@@ -121,6 +124,9 @@ func TestE2ERefusalsChangeNothing(t *testing.T) {
 			res := runBundle(t, exe, args...)
 			if res.code != c.code || !strings.Contains(res.stdout+res.stderr, c.want) {
 				t.Errorf("want exit %d mentioning %q, got %s", c.code, c.want, res)
+			}
+			if strings.Contains(res.stderr, "unknown flag") || strings.Contains(res.stderr, "Usage:") {
+				t.Errorf("refused by flag parsing, not by the check: %s", res)
 			}
 			assertUnchanged(t, before, snapshot(t, h))
 			if js, _ := Journals(backup); len(js) > 0 {
@@ -179,5 +185,60 @@ func TestE2ERefuse176(t *testing.T) {
 	after, _ := ScanTree(dir)
 	if d := DiffTrees(before, after, TreeDiffOptions{}); len(d) > 0 {
 		t.Errorf("1.7.6 install dir changed: %v", d)
+	}
+}
+
+// TestReleaseBuildHasNoFailpoints builds ./cmd/bundle as `make build` does (no build tags) and
+// proves the crash tests' kill switch is not in it: the variable's name is absent from the
+// binary, and a dry run with the variable set to a point on the dry run's path (verify:end)
+// behaves exactly as without it, while the -tags failpoint build the e2e tests use has the
+// name and dies there (so the check can fail).
+func TestReleaseBuildHasNoFailpoints(t *testing.T) {
+	run := bundleRun(t)
+	testBuild := filepath.Join(filepath.Dir(run), "bundle")
+	release := filepath.Join(t.TempDir(), "bundle")
+	t0 := time.Now()
+	if err := goBuildBundle(release, "-trimpath", "-ldflags", "-s -w -X main.version=release-test"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("release build in %s", time.Since(t0).Round(time.Millisecond))
+	for bin, want := range map[string]bool{release: false, testBuild: true} {
+		b, err := os.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Contains(b, []byte(failpointEnvName)); got != want {
+			t.Errorf("%s carries %s: %v, want %v", bin, failpointEnvName, got, want)
+		}
+	}
+	// An empty install dir: the dry run verifies the bundle, then refuses at detect, reading only.
+	dir := t.TempDir()
+	dryRun := func(bin string, env ...string) (runResult, bool) {
+		cmd := exec.Command(bin, "upgrade", "--bundle", run, "--dry-run", "-q", "--harbor-dir", filepath.Join(dir, "harbor"), "--backup-dir", filepath.Join(dir, "backups"))
+		cmd.Env = append(os.Environ(), env...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		res := runResult{stdout: stdout.String(), stderr: stderr.String()}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			res.code = ee.ExitCode()
+			return res, ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return res, false
+	}
+	set := failpointEnvName + "=verify:end"
+	plain, _ := dryRun(release)
+	withVar, killed := dryRun(release, set)
+	if killed || withVar.code != plain.code || withVar.stdout != plain.stdout || withVar.stderr != plain.stderr {
+		t.Errorf("the release build behaves differently with %s (killed %v):\nwithout: %s\nwith: %s", set, killed, plain, withVar)
+	}
+	if !strings.Contains(plain.stderr, "Verifying") {
+		t.Errorf("the dry run did not get past verify, where the point is: %s", plain)
+	}
+	if res, killed := dryRun(testBuild, set); !killed {
+		t.Errorf("the -tags failpoint build was not killed at verify:end: %s", res)
 	}
 }

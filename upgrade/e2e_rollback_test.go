@@ -135,9 +135,8 @@ func TestE2EFailuresRollBack(t *testing.T) {
 		eng    Engine
 		health time.Duration
 		hook   func(step string)
-		long   bool // only with -tags long (CI budget)
 	}{
-		{name: "migrator exits non-zero", step: StepMigrate, long: true,
+		{name: "migrator exits non-zero", step: StepMigrate,
 			eng: migratorTweak{real, func(s *RunSpec) { s.Args = []string{"--cfg", "sideways"} }}},
 		{name: "migrator silently does nothing", step: StepMigrate,
 			eng: migratorTweak{real, func(s *RunSpec) { s.Mounts[0].Container = "/harbor-migration/harbor.yml" }}},
@@ -148,17 +147,13 @@ func TestE2EFailuresRollBack(t *testing.T) {
 				setSchemaState(t, h.DataVolume, `{"version":12,"dirty":true}`)
 			}
 		}},
-		{name: "new core never healthy", step: StepHealth, health: 20 * time.Second, long: true, hook: func(step string) {
+		{name: "new core never healthy", step: StepHealth, health: 20 * time.Second, hook: func(step string) {
 			if step == StepInstall { // a secretkey that cannot decrypt the stored credential
 				os.WriteFile(filepath.Join(h.DataVolume, "secret", "keys", "secretkey"), []byte("0123456789abcdef"), 0o600)
 			}
 		}},
 	}
 	for _, c := range cases {
-		if c.long && !longTests {
-			t.Logf("%s: only with -tags long", c.name)
-			continue
-		}
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
 			o := Options{Bundle: c.src, BundleRef: ref, Engine: c.eng, BackupDir: backup, HealthTimeout: c.health,
 				Out: testWriter{t}, HealthInterval: time.Second}

@@ -154,3 +154,9 @@ func TestE2EUpgrade194AllComponents(t *testing.T) {
 		t.Errorf("second rollback: %s", r)
 	}
 }
+
+func TestE2EUpgrade194None(t *testing.T) { upgradeAndCheck(t, "v1.9.4", nil) }
+
+func TestE2EUpgrade186AllComponents(t *testing.T) {
+	upgradeAndCheck(t, "v1.8.6", []string{"notary", "clair", "chartmuseum"})
+}

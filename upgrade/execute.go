@@ -107,7 +107,7 @@ func (u *Upgrade) runStep(ctx context.Context, name string) error {
 	if u.beforeStep != nil {
 		u.beforeStep(name)
 	}
-	err := u.stepFunc(name)(ctx)
+	err := u.explainNoSpace(name, u.stepFunc(name)(ctx))
 	if err == nil {
 		failpoint(name + ":end")
 	}

@@ -43,7 +43,7 @@ func (u *Upgrade) prepareResume(ctx context.Context, j *Journal) error {
 	u.plan = &Plan{From: j.From, To: j.To, Bundle: u.o.BundleRef, Install: u.in, BackupDir: u.o.BackupDir,
 		ImagesToLoad: toLoad, ImagesLoaded: present, ImageBytes: bytes, InstallFlags: j.InstallFlags,
 		Checks: checks, HealthWait: u.o.HealthTimeout, Rollback: !u.o.NoRollback,
-		Resume: &ResumePoint{ID: j.ID, LastStep: name, Status: status}}
+		Resume: &ResumePoint{ID: j.ID, LastStep: name, Status: status}, ConfigVersion: u.targetConfig}
 	u.plan.Steps = planSteps(u.plan, u.manifest.Migration.Image)
 	for i := range u.plan.Steps {
 		u.plan.Steps[i].Skipped = j.StepStatus(u.plan.Steps[i].Name) == StatusDone

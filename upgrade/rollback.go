@@ -79,6 +79,7 @@ func rollback(ctx context.Context, env rollbackEnv, j *Journal) error {
 	if err := verifyBackup(j); err != nil {
 		return err // nothing changed yet
 	}
+	discardIncompleteCopies(j)
 	j.State = StateRollingBack
 	j.Rollback = nil
 	if err := j.Save(); err != nil {
@@ -96,7 +97,11 @@ func rollback(ctx context.Context, env rollbackEnv, j *Journal) error {
 		rec := StepRecord{Name: s.name, Status: StatusStarted, Started: time.Now().UTC()}
 		j.Rollback = append(j.Rollback, rec)
 		j.Save()
+		failpoint("rollback:" + s.name + ":begin")
 		err := s.fn(ctx, env, j)
+		if err == nil {
+			failpoint("rollback:" + s.name + ":end")
+		}
 		r := &j.Rollback[len(j.Rollback)-1]
 		r.Ended, r.Status = time.Now().UTC(), StatusDone
 		r.Took = r.Ended.Sub(r.Started)
@@ -133,6 +138,20 @@ func verifyBackup(j *Journal) error {
 		}
 	}
 	return nil
+}
+
+// discardIncompleteCopies removes the backup's copies the journal never marked complete (cut
+// short by a full disk or a crash): ours by name, never restored, and on a full backup
+// filesystem the journal cannot be saved until their space is back. The install dir is not
+// among them: an unrecorded "harbor" may be the install dir itself, renamed (see restore).
+func discardIncompleteCopies(j *Journal) {
+	for _, name := range []string{"database", "secret"} {
+		if !j.Backup.Trees[name].Complete {
+			os.RemoveAll(filepath.Join(j.Dir(), name))
+		}
+		os.RemoveAll(filepath.Join(j.Dir(), name+".partial"))
+	}
+	os.RemoveAll(filepath.Join(j.Dir(), "harbor.partial")) // the source goes only after a whole copy
 }
 
 // originalMoved says the install dir at InstallDir is no longer the original (it is in the
@@ -205,6 +224,7 @@ func restore(ctx context.Context, env rollbackEnv, j *Journal) error {
 			return fmt.Errorf("moving the install dir back: %w", err)
 		}
 	}
+	failpoint("rollback:restore:mid")
 	for _, name := range []string{"database", "secret"} {
 		rec, ok := j.Backup.Trees[name]
 		if !ok || !rec.Complete {

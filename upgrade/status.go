@@ -2,10 +2,11 @@ package upgrade
 
 import (
 	"fmt"
-	"github.com/harborbundle/bundle/progress"
 	"io"
 	"text/tabwriter"
 	"time"
+
+	"github.com/harborbundle/bundle/progress"
 )
 
 // StatusReport is what `status` prints: the last upgrade and every backup on disk.
@@ -52,6 +53,25 @@ func Status(backupDir string) (*StatusReport, error) {
 	return r, nil
 }
 
+// nextAction says what an unfinished upgrade is waiting for: --resume for an interrupted
+// upgrade, `rollback` for an interrupted or failed rollback (an upgrade cannot resume then).
+func nextAction(j *Journal) string {
+	switch j.State {
+	case StateRollingBack, StateRollbackFailed:
+		step, status := "before its first step", ""
+		if n := len(j.Rollback); n > 0 {
+			step, status = "at step "+j.Rollback[n-1].Name, " ("+j.Rollback[n-1].Status+")"
+		}
+		what := "was interrupted"
+		if j.State == StateRollbackFailed {
+			what = "failed"
+		}
+		return fmt.Sprintf("The rollback of upgrade %s (Harbor %s -> %s) %s %s%s, state %s; Harbor may be down or half restored. Run `rollback --backup %s` to finish it and return to %s.",
+			j.ID, j.From, j.To, what, step, status, j.State, j.ID, j.From)
+	}
+	return openJournalErr(j).Error()
+}
+
 // WriteText prints the report for a person.
 func (r *StatusReport) WriteText(w io.Writer) error {
 	if r.Last == nil {
@@ -71,7 +91,7 @@ func (r *StatusReport) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "  rollback %-14s %-8s %s %s\n", s.Name, s.Status, s.Took.Round(time.Millisecond), s.Error)
 	}
 	if r.Open != nil {
-		fmt.Fprintf(w, "\n%v\n", openJournalErr(r.Open))
+		fmt.Fprintf(w, "\n%s\n", nextAction(r.Open))
 	}
 	fmt.Fprintf(w, "\nBackups in %s (never deleted automatically):\n", r.BackupDir)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)

@@ -86,7 +86,8 @@ type OpenJournalError struct {
 	Other   bool // started by a different bundle
 }
 
-func (e *OpenJournalError) Error() string { return openJournalErr(e.Journal).Error() + e.hint() }
+// Error says what to run next: --resume, or rollback when a rollback was under way.
+func (e *OpenJournalError) Error() string { return nextAction(e.Journal) + e.hint() }
 
 func (e *OpenJournalError) hint() string {
 	if e.Other {
@@ -157,6 +158,7 @@ func Prepare(ctx context.Context, o Options) (_ *Upgrade, err error) {
 	if err := o.Bundle.Verify(ctx, u.o.Progress); err != nil {
 		return nil, &BundleError{err}
 	}
+	failpoint("verify:end") // in -tags failpoint test builds only: proves a release build has none
 	lockErr := u.takeLock()
 	if _, ok := lockErr.(*LockedError); ok {
 		return nil, lockErr // another run is working: nothing else is worth reporting
@@ -249,7 +251,7 @@ func (u *Upgrade) prepareFresh(ctx context.Context, lockErr error) error {
 		BackupDir: u.o.BackupDir, BackupBytes: f.backupNeed, BackupFree: f.backupFree,
 		ImagesToLoad: toLoad, ImagesLoaded: present, ImageBytes: bytes,
 		InstallFlags: flagsFor(f.components), Checks: evaluate(f), HealthWait: u.o.HealthTimeout,
-		Rollback: !u.o.NoRollback,
+		Rollback: !u.o.NoRollback, ConfigVersion: u.targetConfig, InstallFiles: f.installFiles,
 	}
 	u.components = f.components
 	u.plan.Notes = notes(in, u.manifest.Release)

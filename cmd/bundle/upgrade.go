@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/harborbundle/bundle/harbor"
 	"github.com/harborbundle/bundle/payload"
 	"github.com/harborbundle/bundle/selfextract"
+	"github.com/harborbundle/bundle/sign"
 	"github.com/harborbundle/bundle/upgrade"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -315,14 +317,31 @@ func splitList(s string) []string {
 	return out
 }
 
+// hostRoot is the directory the host's own configuration (the trusted key) is read under:
+// "/" on a real host; tests point it at a temporary directory.
+var hostRoot = "/"
+
 // checkProvenance runs before anything on the host changes: the program part of the file must
 // match the manifest, and the manifest must be signed by the trusted key when one is configured
 // (--key or /etc/harbor-bundle/trusted.pub). Without a trusted key an unsigned bundle runs, with
 // a warning that says how to require signatures.
 func checkProvenance(a *app, b *selfextract.Bundle, m *payload.Manifest, keyPath string) error {
-	key, source, err := selfextract.TrustedKey(keyPath)
-	if err != nil {
-		return err
+	if keyPath == "" {
+		def := filepath.Join(hostRoot, selfextract.TrustedKeyPath)
+		switch _, err := os.Stat(def); {
+		case err == nil:
+			keyPath = def
+		case !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("reading trusted key %s: %w", def, err)
+		}
+	}
+	var key *sign.PublicKey
+	var source string
+	if keyPath != "" {
+		var err error
+		if key, source, err = selfextract.TrustedKey(keyPath); err != nil {
+			return err
+		}
 	}
 	prov, err := b.CheckProvenance(m, key)
 	switch {

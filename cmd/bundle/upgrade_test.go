@@ -132,3 +132,93 @@ func TestUpgradeRefusesUnprovenBundleBeforeAnything(t *testing.T) {
 		t.Errorf("no warning for an unsigned bundle: %q", errOut)
 	}
 }
+
+// runInProcess runs the .run at path in this process (as its own binary would), with host
+// configuration read under root.
+func runInProcess(t *testing.T, path, root string, args ...string) (int, string, string) {
+	t.Helper()
+	savedOpen, savedRoot := openSelf, hostRoot
+	openSelf = func() (*selfextract.Bundle, error) { return selfextract.Open(path) }
+	hostRoot = root
+	defer func() { openSelf, hostRoot = savedOpen, savedRoot }()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestDefaultTrustedKeyRefusesUnsigned: with the builder's key installed at the default path
+// (/etc/harbor-bundle/trusted.pub, under a temporary root) and no --key, an unsigned bundle is
+// refused (exit 2) before anything changes: no backup dir, the install dir as it was. The
+// bundle signed by that key passes the signature check, naming the key file it used, and
+// without the file the unsigned bundle only gets a warning: so it is the default path that
+// decided.
+func TestDefaultTrustedKeyRefusesUnsigned(t *testing.T) {
+	pub, sec, err := sign.GenerateKey("builder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, dir := t.TempDir(), t.TempDir()
+	keyPath := filepath.Join(root, selfextract.TrustedKeyPath)
+	harborDir, backups := filepath.Join(dir, "harbor"), filepath.Join(dir, "backups")
+	os.MkdirAll(harborDir, 0o755)
+	cfg := []byte("hostname: reg.example\n")
+	os.WriteFile(filepath.Join(harborDir, "harbor.yml"), cfg, 0o644)
+	unsigned := makeBundle(t, t.TempDir(), "keep")
+	signed := makeSignedBundle(t, t.TempDir(), "keep", sec)
+	args := []string{"--yes", "--backup-dir", backups, "--harbor-dir", harborDir}
+
+	code, _, errOut := runInProcess(t, unsigned, root, args...)
+	if !strings.Contains(errOut, "WARNING: this bundle is unsigned") || !strings.Contains(errOut, "Verifying") {
+		t.Errorf("no key installed: exit %d, %q (want the unsigned warning, then the upgrade going on)", code, errOut)
+	}
+	os.RemoveAll(backups) // that run went on to detect (and refuse) the empty install dir
+
+	if err := os.MkdirAll(filepath.Dir(keyPath), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyPath, pub.Marshal(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = runInProcess(t, unsigned, root, args...)
+	if code != 2 || !strings.Contains(errOut, "unsigned") || strings.Contains(errOut, "WARNING") || strings.Contains(errOut, "Verifying") {
+		t.Errorf("unsigned bundle with %s installed: exit %d, %q (want 2, refused as unsigned)", keyPath, code, errOut)
+	}
+	if _, err := os.Stat(backups); !os.IsNotExist(err) {
+		t.Errorf("the refusal created the backup dir: %v", err)
+	}
+	if got, err := os.ReadFile(filepath.Join(harborDir, "harbor.yml")); err != nil || !bytes.Equal(got, cfg) {
+		t.Errorf("the refusal changed the install dir: %q %v", got, err)
+	}
+	if es, _ := os.ReadDir(harborDir); len(es) != 1 {
+		t.Errorf("the refusal added files to the install dir: %v", es)
+	}
+
+	_, _, errOut = runInProcess(t, signed, root, append(args, "--dry-run")...)
+	if !strings.Contains(errOut, "Signature: valid") || !strings.Contains(errOut, keyPath) {
+		t.Errorf("signed bundle with %s installed: %q (want a valid signature from that file)", keyPath, errOut)
+	}
+}
+
+func TestStatusShowsAnInterruptedRollback(t *testing.T) {
+	dir := t.TempDir()
+	id := "20261125-180000-v1.9.4-to-v1.10.0"
+	os.Mkdir(filepath.Join(dir, id), 0o700)
+	j := `{"id":"` + id + `","state":"rolling-back","from":"v1.9.4","to":"v1.10.0","install_dir":"/opt/harbor",
+		"steps":[{"name":"stop","status":"done"},{"name":"backup","status":"done"},{"name":"load","status":"started"}],
+		"rollback":[{"name":"stop-new","status":"done"},{"name":"restore","status":"started"}],"created":"2026-11-25T18:00:00Z"}`
+	os.WriteFile(filepath.Join(dir, id, upgrade.JournalName), []byte(j), 0o600)
+	code, out, _ := runAsBundle(t, "status", "--backup-dir", dir)
+	for _, want := range []string{"state rolling-back", "rollback restore", "started",
+		"The rollback of upgrade " + id + " (Harbor v1.9.4 -> v1.10.0) was interrupted at step restore (started)",
+		"Run `rollback --backup " + id + "` to finish it and return to v1.9.4"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "--resume") {
+		t.Errorf("status offers --resume, which refuses during a rollback:\n%s", out)
+	}
+	if code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}

@@ -112,15 +112,25 @@ func (r *Runner) PS(ctx context.Context, filters ...string) ([]Container, error)
 	for _, f := range filters {
 		args = append(args, "--filter", f)
 	}
-	out, err := r.exec(ctx, call{bin: r.docker(), args: args, query: true})
-	if err != nil {
-		return nil, fmt.Errorf("listing containers: %w", err)
+	// A container can go between `ps` and `inspect` (compose down, another test's cleanup), and
+	// inspect then fails for all of them: list again, a few times, before calling it an error.
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		var out []byte
+		out, err = r.exec(ctx, call{bin: r.docker(), args: args, query: true})
+		if err != nil {
+			return nil, fmt.Errorf("listing containers: %w", err)
+		}
+		ids := strings.Fields(string(out))
+		if len(ids) == 0 {
+			return nil, nil
+		}
+		var cs []Container
+		if cs, err = r.Inspect(ctx, ids...); err == nil {
+			return cs, nil
+		}
 	}
-	ids := strings.Fields(string(out))
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	return r.Inspect(ctx, ids...)
+	return nil, err
 }
 
 // Inspect returns the containers with the given IDs or names.
