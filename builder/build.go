@@ -21,6 +21,7 @@ import (
 // image. Whatever happens, no partial file is left under the output's name.
 func Build(ctx context.Context, opts Options) (*Result, error) {
 	began := time.Now()
+	defer limitMemory()()
 	s, err := resolveOptions(opts)
 	if err != nil {
 		return nil, err
@@ -164,6 +165,9 @@ func write(ctx context.Context, s *settings, p *plan, client *registryClient, ca
 	}
 	if err := sg.signTrailer(&trailer, out.PayloadOffset(), sum.Length); err != nil {
 		return nil, fmt.Errorf("signing: %w", err)
+	}
+	if err := cache.Sync(); err != nil {
+		return nil, err
 	}
 	whole, size, err := out.Commit(trailer)
 	if err != nil {

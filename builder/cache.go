@@ -2,8 +2,7 @@ package builder
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,15 +13,16 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
 )
 
 // Cache is a content-addressed store of blobs on disk (DIR/blobs/sha256/<hex>), safe for
 // concurrent use by one build and for several builds sharing the directory.
 //
-// A blob enters the cache only through a temp file whose digest and size were checked and
-// which was fsynced before being renamed into place, so a blob under its final name is whole
-// unless something outside damaged it later; that is why a blob already on disk is re-hashed
-// once per Cache before it is used.
+// A blob enters the cache only through a temp file whose digest and size were checked before
+// it was renamed into place, and Close syncs the file system once. A blob under its final name
+// can still be damaged (a power cut before that sync, or something outside), which is why a
+// blob already on disk is re-hashed once per Cache before it is used.
 type Cache struct {
 	dir      string
 	tmp      string // this Cache's private temp dir, locked while open
@@ -69,14 +69,19 @@ func OpenCache(dir string, attempts int, delay time.Duration) (*Cache, error) {
 	return &Cache{dir: dir, tmp: tmp, lock: lock, attempts: attempts, delay: delay, verified: map[v1.Hash]bool{}}, nil
 }
 
-// Close removes this Cache's temp files and makes the renames of this session durable.
+// Close removes this Cache's temp files and makes what this session wrote durable, with one
+// sync of the cache's file system rather than an fsync per blob.
 func (c *Cache) Close() error {
-	err := syncDir(filepath.Join(c.dir, "blobs", "sha256"))
+	err := syncFS(c.dir)
 	os.RemoveAll(c.tmp)
 	os.Remove(c.lock.Name())
 	c.lock.Close()
 	return err
 }
+
+// Sync makes the blobs and records written so far durable (one syncfs of the cache's file
+// system); Build calls it before the .run is renamed into place.
+func (c *Cache) Sync() error { return syncFS(c.dir) }
 
 // Stats returns the counters so far.
 func (c *Cache) Stats() CacheStats {
@@ -94,17 +99,74 @@ func (c *Cache) TempDir() string { return c.tmp }
 // one download. count receives progress in bytes: streamed while this call downloads, the
 // whole size at once when the blob was already there or another call fetched it.
 func (c *Cache) Ensure(ctx context.Context, h v1.Hash, size int64, fetch FetchFunc, count func(int64)) error {
+	_, err := c.ensureBlob(ctx, h, size, fetch, count, false)
+	return err
+}
+
+// EnsureLayer is Ensure for a layer blob that also learns the layer's uncompressed size and
+// sha256 (its diff ID) from the same pass over its bytes that checks its digest (the download,
+// or the check of a blob already cached), and remembers them beside the blob, so that nothing
+// decompresses the layer again just to measure it. The result is nil when the blob is not a
+// gzip, zstd or plain tar that decompresses cleanly: then whoever needs the size measures it.
+func (c *Cache) EnsureLayer(ctx context.Context, h v1.Hash, size int64, fetch FetchFunc, count func(int64)) (*Uncompressed, error) {
+	return c.ensureBlob(ctx, h, size, fetch, count, true)
+}
+
+func (c *Cache) ensureBlob(ctx context.Context, h v1.Hash, size int64, fetch FetchFunc, count func(int64), measure bool) (*Uncompressed, error) {
 	if c.isVerified(h) {
 		count(size)
+		return c.uncompressed(h, measure), nil
+	}
+	var u *Uncompressed
+	leader, err := c.flight.do(ctx, "blob "+h.String(), func() error {
+		var err error
+		u, err = c.ensure(ctx, h, size, fetch, count, measure)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !leader {
+		count(size)
+		u = c.uncompressed(h, measure)
+	}
+	return u, nil
+}
+
+// Uncompressed is what a layer blob holds once decompressed: the tar's size and sha256.
+type Uncompressed struct {
+	DiffID v1.Hash `json:"diffID"`
+	Size   int64   `json:"size"`
+}
+
+func (c *Cache) uncompressedPath(h v1.Hash) string {
+	return filepath.Join(c.dir, "uncompressed", h.Hex+".json")
+}
+
+// uncompressed reads what was measured of layer blob h, nil if nothing (or not asked).
+func (c *Cache) uncompressed(h v1.Hash, measure bool) *Uncompressed {
+	if !measure {
 		return nil
 	}
-	leader, err := c.flight.do(ctx, "blob "+h.String(), func() error {
-		return c.ensure(ctx, h, size, fetch, count)
-	})
-	if err == nil && !leader {
-		count(size)
+	body, err := os.ReadFile(c.uncompressedPath(h))
+	if err != nil {
+		return nil
 	}
-	return err
+	var u Uncompressed
+	if json.Unmarshal(body, &u) != nil || u.Size < 0 || u.DiffID.Algorithm != "sha256" {
+		return nil
+	}
+	return &u
+}
+
+// remember records what was measured of blob h. A record that cannot be written only costs a
+// measurement later, so failing to write one fails nothing.
+func (c *Cache) remember(h v1.Hash, u *Uncompressed) {
+	if u == nil {
+		return
+	}
+	body, _ := json.Marshal(u)
+	writeUnsynced(c.tmp, c.uncompressedPath(h), body)
 }
 
 func (c *Cache) isVerified(h v1.Hash) bool {
@@ -119,94 +181,103 @@ func (c *Cache) markVerified(h v1.Hash) {
 	c.mu.Unlock()
 }
 
-func (c *Cache) ensure(ctx context.Context, h v1.Hash, size int64, fetch FetchFunc, count func(int64)) error {
+func (c *Cache) ensure(ctx context.Context, h v1.Hash, size int64, fetch FetchFunc, count func(int64), measure bool) (*Uncompressed, error) {
 	if c.isVerified(h) { // another call finished it between our check and our turn
 		count(size)
-		return nil
+		return c.uncompressed(h, measure), nil
 	}
-	switch ok, err := checkFile(c.Path(h), h, size); {
+	known := c.uncompressed(h, measure)
+	switch ok, u, err := checkFile(c.Path(h), h, size, measure && known == nil); {
 	case ok:
 		c.markVerified(h)
 		c.reused.Add(1)
 		count(size)
-		return nil
+		if known == nil {
+			c.remember(h, u)
+			known = u
+		}
+		return known, nil
 	case err == nil: // present but damaged
 		c.corrupt.Add(1)
 		if err := os.Remove(c.Path(h)); err != nil {
-			return fmt.Errorf("removing damaged cache blob %s: %w", c.Path(h), err)
+			return nil, fmt.Errorf("removing damaged cache blob %s: %w", c.Path(h), err)
 		}
 	}
 	var err error
 	for attempt := 1; attempt <= c.attempts; attempt++ {
 		var n int64
-		n, err = c.store(ctx, h, size, fetch, count)
+		var u *Uncompressed
+		n, u, err = c.store(ctx, h, size, fetch, count, measure)
 		if err == nil {
 			c.markVerified(h)
 			c.fetched.Add(1)
 			c.bytesFetched.Add(n)
-			return nil
+			c.remember(h, u)
+			return u, nil
 		}
 		count(-n)
 		if ctx.Err() != nil || !retryable(err) || attempt == c.attempts {
 			break
 		}
 		if err := sleep(ctx, c.delay<<(attempt-1)); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return err
+	return nil, err
 }
 
-// store streams one blob into a temp file, checks it, syncs it and renames it into place.
-func (c *Cache) store(ctx context.Context, h v1.Hash, size int64, fetch FetchFunc, count func(int64)) (int64, error) {
+// store streams one blob into a temp file, checks it and renames it into place; with measure,
+// the same pass decompresses it to measure the layer. It does not fsync: a blob under its final
+// name is re-hashed before a later Cache uses it, and Close syncs the file system once.
+func (c *Cache) store(ctx context.Context, h v1.Hash, size int64, fetch FetchFunc, count func(int64), measure bool) (int64, *Uncompressed, error) {
 	rc, err := fetch(ctx)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer rc.Close()
 	f, err := os.CreateTemp(c.tmp, h.Hex+"-*")
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	hash := sha256.New()
 	cw := &countingWriter{count: count}
-	n, err := io.CopyBuffer(io.MultiWriter(f, hash, cw), rc, make([]byte, 1<<20))
-	if err != nil {
-		return n, &transferError{err}
+	s := digestStream(rc, io.MultiWriter(f, cw), measure)
+	if err := s.read.err; err != nil {
+		return s.n, nil, &transferError{err}
 	}
-	if size >= 0 && n != size {
-		return n, &transferError{fmt.Errorf("blob %s: got %d bytes, want %d", h, n, size)}
+	if err := s.write.err; err != nil {
+		return s.n, nil, err
 	}
-	if got := hex.EncodeToString(hash.Sum(nil)); got != h.Hex {
-		return n, &transferError{fmt.Errorf("blob %s: received content has digest sha256:%s", h, got)}
+	if size >= 0 && s.n != size {
+		return s.n, nil, &transferError{fmt.Errorf("blob %s: got %d bytes, want %d", h, s.n, size)}
 	}
-	if err := f.Sync(); err != nil {
-		return n, err
+	if s.hex != h.Hex {
+		return s.n, nil, &transferError{fmt.Errorf("blob %s: received content has digest sha256:%s", h, s.hex)}
 	}
 	if err := f.Close(); err != nil {
-		return n, err
+		return s.n, nil, err
 	}
-	return n, os.Rename(f.Name(), c.Path(h))
+	return s.n, s.uncompressed, os.Rename(f.Name(), c.Path(h))
 }
 
-// checkFile reports whether path holds exactly the blob h. A missing file is (false, error);
-// a damaged one is (false, nil).
-func checkFile(path string, h v1.Hash, size int64) (bool, error) {
+// checkFile reports whether path holds exactly the blob h, measuring its uncompressed content
+// in the same pass when asked. A missing file is (false, nil, error); a damaged one is
+// (false, nil, nil).
+func checkFile(path string, h v1.Hash, size int64, measure bool) (bool, *Uncompressed, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err != nil || (size >= 0 && st.Size() != size) {
-		return false, err
+		return false, nil, err
 	}
-	hash := sha256.New()
-	if _, err := io.CopyBuffer(hash, f, make([]byte, 1<<20)); err != nil {
-		return false, nil
+	s := digestStream(f, io.Discard, measure)
+	if s.read.err != nil || s.hex != h.Hex {
+		return false, nil, nil
 	}
-	return hex.EncodeToString(hash.Sum(nil)) == h.Hex, nil
+	return true, s.uncompressed, nil
 }
 
 // transferError marks a failure while receiving a blob's bytes: worth another attempt.
@@ -238,12 +309,37 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// syncDir makes renames in dir durable.
-func syncDir(dir string) error {
+// syncFS makes everything written to the file system holding dir durable (syncfs(2)): one call
+// for all the blobs and records of a build.
+func syncFS(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	return d.Sync()
+	if err := unix.Syncfs(int(d.Fd())); err != nil {
+		return fmt.Errorf("syncing %s: %w", dir, err)
+	}
+	return nil
+}
+
+// writeUnsynced writes a small record through a temp file and a rename, so readers see it
+// whole or not at all; Close's syncFS makes it durable. tmpDir is on the same file system.
+func writeUnsynced(tmpDir, path string, body []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(tmpDir, "record-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(body); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

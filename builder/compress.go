@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/harborbundle/bundle/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -76,11 +75,7 @@ func (c *Cache) recompress(ctx context.Context, src *cachedLayer, level string) 
 	c.markVerified(h)
 	c.compressed.Add(1)
 	body, _ := json.Marshal(rec)
-	path := c.zstdRecordPath(level, src.digest)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	if err := atomicfile.Write(path, body, 0o644); err != nil {
+	if err := writeUnsynced(c.tmp, c.zstdRecordPath(level, src.digest), body); err != nil {
 		return nil, fmt.Errorf("caching recompressed layer %s: %w", src.digest, err)
 	}
 	out := &cachedLayer{path: c.Path(h), digest: h, diffID: src.diffID, size: rec.Size, mediaType: types.OCILayerZStd, usize: rec.usize()}
@@ -90,29 +85,26 @@ func (c *Cache) recompress(ctx context.Context, src *cachedLayer, level string) 
 
 // adopt puts the layer payload's encoder just spooled into the cache. The spool file is in our
 // temp dir, so a hard link does it without copying; its digest was computed by the encoder from
-// the very bytes it wrote, so it is not read again, only synced. Anything else is copied (and
-// checked) through store.
+// the very bytes it wrote, so it is not read again (nor synced: Close syncs the file system
+// once). Anything else is copied (and checked) through store.
 func (c *Cache) adopt(ctx context.Context, z v1.Layer, h v1.Hash, size int64) error {
 	rc, err := z.Compressed()
 	if err != nil {
 		return err
 	}
 	if f, ok := rc.(*os.File); ok {
-		err := f.Sync()
 		f.Close()
 		tmp := filepath.Join(c.tmp, "link-"+h.Hex)
-		if err == nil {
-			if err = os.Link(f.Name(), tmp); err == nil {
-				if err = os.Rename(tmp, c.Path(h)); err == nil {
-					return nil
-				}
-				os.Remove(tmp)
+		if err := os.Link(f.Name(), tmp); err == nil {
+			if err = os.Rename(tmp, c.Path(h)); err == nil {
+				return nil
 			}
+			os.Remove(tmp)
 		}
 	} else {
 		rc.Close()
 	}
-	_, err = c.store(ctx, h, size, func(context.Context) (io.ReadCloser, error) { return z.Compressed() }, func(int64) {})
+	_, _, err = c.store(ctx, h, size, func(context.Context) (io.ReadCloser, error) { return z.Compressed() }, func(int64) {}, false)
 	return err
 }
 
@@ -158,7 +150,7 @@ func (c *Cache) lookupZstd(src *cachedLayer, level string) (*cachedLayer, error)
 		return nil, nil
 	}
 	if !c.isVerified(h) {
-		ok, err := checkFile(c.Path(h), h, rec.Size)
+		ok, _, err := checkFile(c.Path(h), h, rec.Size, false)
 		if !ok {
 			if err == nil {
 				c.corrupt.Add(1)

@@ -1,8 +1,6 @@
 package builder
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"github.com/harborbundle/bundle/payload"
 	"io"
@@ -10,8 +8,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 )
 
 // cachedLayer is a layer blob in the cache. It knows its diff ID from the image config, so
@@ -22,7 +18,7 @@ type cachedLayer struct {
 	diffID    v1.Hash
 	size      int64
 	mediaType types.MediaType
-	usize     int64 // uncompressed size when known (recompressed layers), else -1
+	usize     int64 // uncompressed size when known (measured by the download or the recompression), else -1
 	// fresh is the layer as payload.ZstdLayer made it in this build: handing it to the payload
 	// writer spares it measuring the layer again (it knows the uncompressed size it compressed).
 	fresh v1.Layer
@@ -30,14 +26,19 @@ type cachedLayer struct {
 
 var _ v1.Layer = (*cachedLayer)(nil)
 
-// UncompressedSize is known for layers recompressed by payload's encoder, which measured it
-// while checking the diff ID; it spares the payload writer decompressing them again.
+// UncompressedSize is known for layers the download measured (Cache.EnsureLayer) and for those
+// recompressed by payload's encoder, both while checking the diff ID; it spares the payload
+// writer decompressing them again.
 func (l *cachedLayer) UncompressedSize() (int64, error) {
 	if l.usize < 0 {
 		return -1, fmt.Errorf("uncompressed size of layer %s not recorded", l.digest)
 	}
 	return l.usize, nil
 }
+
+// DigestChecked tells the payload writer not to hash the blob again: the pipeline hands it only
+// blobs this build's Cache checked (downloaded and hashed, or re-hashed once when found).
+func (l *cachedLayer) DigestChecked() bool { return true }
 
 func (l *cachedLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
 func (l *cachedLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
@@ -52,26 +53,17 @@ func (l *cachedLayer) Uncompressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(f, 1<<20)
-	magic, _ := br.Peek(4)
-	switch {
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("reading layer %s: %w", l.digest, err)
-		}
-		return &stackCloser{Reader: zr, closers: []io.Closer{zr, f}}, nil
-	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("reading layer %s: %w", l.digest, err)
-		}
-		return &stackCloser{Reader: zr, closers: []io.Closer{zstdCloser{zr}, f}}, nil
+	r, closeFn, err := decompress(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("reading layer %s: %w", l.digest, err)
 	}
-	return &stackCloser{Reader: br, closers: []io.Closer{f}}, nil
+	return &stackCloser{Reader: r, closers: []io.Closer{closerFunc(closeFn), f}}, nil
 }
+
+type closerFunc func()
+
+func (f closerFunc) Close() error { f(); return nil }
 
 type stackCloser struct {
 	io.Reader
@@ -87,10 +79,6 @@ func (s *stackCloser) Close() error {
 	}
 	return first
 }
-
-type zstdCloser struct{ d *zstd.Decoder }
-
-func (z zstdCloser) Close() error { z.d.Close(); return nil }
 
 // image builds the image the payload stores: the registry's manifest with cached layers, or,
 // when layers were recompressed, the manifest rewritten for them (config unchanged, so the

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/harborbundle/bundle/payload"
 	"github.com/harborbundle/bundle/progress"
 )
 
@@ -37,9 +38,11 @@ type layerTask struct {
 	config *blobTask // config of the first image that has the layer: it gives the diff ID
 	index  int       // position of the layer in that image
 	src    *cachedLayer
-	done   chan struct{}
-	out    *cachedLayer
-	err    error
+	// measured is the layer's uncompressed size and sha256 when its download measured them.
+	measured *Uncompressed
+	done     chan struct{}
+	out      *cachedLayer
+	err      error
 }
 
 // imageJob is one image: its blobs, and the cached image once they are all in place.
@@ -120,7 +123,7 @@ func (p *pipeline) start() {
 		}()
 	}
 	var nextLayer atomic.Int64
-	for range min(compressWorkers(), len(p.layers)) {
+	for range min(p.compressWorkers(), len(p.layers)) {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
@@ -138,9 +141,15 @@ func (p *pipeline) start() {
 	}
 }
 
-// compressWorkers is one per CPU: recompression is CPU-bound (each encoder also uses two
-// goroutines, which fills the gaps while a worker waits for its next blob).
-func compressWorkers() int { return max(1, runtime.GOMAXPROCS(0)) }
+// compressWorkers is one per CPU (recompression is CPU-bound; each encoder also uses two
+// goroutines, which fills the gaps while a worker waits for its next blob), and no more than
+// the encoders payload's memory budget holds at the level: --level max runs one.
+func (p *pipeline) compressWorkers() int {
+	if p.s.Compression != "zstd" {
+		return max(1, runtime.GOMAXPROCS(0))
+	}
+	return payload.Encoders(payload.Level(p.s.Level))
+}
 
 // stop cancels whatever still runs and waits for it, so no goroutine touches the cache after
 // Build returns.
@@ -172,11 +181,24 @@ func (p *pipeline) download(b *blobTask) {
 		count(b.size)
 		return
 	}
-	b.err = p.cache.Ensure(p.ctx, b.digest, b.size, p.client.blobFetcher(b.repo, b.digest), count)
+	fetch := p.client.blobFetcher(b.repo, b.digest)
+	if p.measuredWhileFetched(b) {
+		b.layer.measured, b.err = p.cache.EnsureLayer(p.ctx, b.digest, b.size, fetch, count)
+	} else {
+		b.err = p.cache.Ensure(p.ctx, b.digest, b.size, fetch, count)
+	}
 	if b.err != nil {
 		b.err = &PullError{Ref: p.jobs[b.owner].ri.image.Ref(), Err: fmt.Errorf("blob %s: %w", b.digest, b.err)}
 		p.fail(b.err)
 	}
+}
+
+// measuredWhileFetched reports whether layer blob b goes into the payload as it is pulled (keep,
+// or a layer in zstd already), so the payload needs its uncompressed size: then the download
+// measures it in the same pass that checks the digest. A layer to recompress is measured by
+// its recompression instead, which reads the uncompressed content anyway.
+func (p *pipeline) measuredWhileFetched(b *blobTask) bool {
+	return b.layer != nil && (p.s.Compression != "zstd" || b.layer.src.mediaType == types.OCILayerZStd)
 }
 
 // recompressedBefore reports whether the zstd form of layer blob b is in the cache already, in
@@ -209,6 +231,12 @@ func (p *pipeline) convert(l *layerTask) {
 	}
 	if l.err = p.setDiffID(l); l.err != nil {
 		return
+	}
+	// A measurement that disagrees with the config leaves the size unknown: the payload writer
+	// then measures the layer itself and reports what it finds (a layer that does not match its
+	// image, or a damaged record of an earlier measurement, which this overrides).
+	if m := l.measured; m != nil && m.DiffID == l.src.diffID {
+		l.src.usize = m.Size
 	}
 	if p.s.Compression != "zstd" {
 		l.out = l.src

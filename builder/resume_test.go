@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 	if arg := os.Getenv("BUILDER_HELPER"); arg != "" {
 		os.Exit(helperBuild(arg))
 	}
+	if arg := os.Getenv(measureHelperEnv); arg != "" {
+		os.Exit(measureRSS(arg))
+	}
 	os.Exit(m.Run())
 }
 

@@ -78,7 +78,7 @@ func NewWriter(w io.Writer, opts WriterOptions) *Writer {
 	cw := &countingWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 256<<10)
 	pw := &Writer{
-		opts: opts, cw: cw, bw: bw, tw: tar.NewWriter(bw), buf: make([]byte, 1<<20),
+		opts: opts, cw: cw, bw: bw, tw: tar.NewWriter(bw), buf: make([]byte, copyBufferSize),
 		paths: map[string]bool{}, blobs: map[string]LayerInfo{}, zcache: map[v1.Hash]*zstdLayer{},
 	}
 	pw.opts.Progress = progress.Or(opts.Progress)
@@ -146,6 +146,16 @@ func (w *Writer) usable() error {
 // A non-empty wantHex is the sha256 the content must have; extra also receives the content.
 // Any failure after the header is written breaks the stream for good.
 func (w *Writer) addEntry(name string, mode uint32, size int64, r io.Reader, wantHex string, extra io.Writer) (Entry, error) {
+	return w.writeEntry(name, mode, size, r, wantHex, false, extra)
+}
+
+// addChecked is addEntry for content already checked against its sha256 wantHex by whoever
+// hands it over (see DigestChecked): it is not hashed again.
+func (w *Writer) addChecked(name string, mode uint32, size int64, r io.Reader, wantHex string, extra io.Writer) (Entry, error) {
+	return w.writeEntry(name, mode, size, r, wantHex, true, extra)
+}
+
+func (w *Writer) writeEntry(name string, mode uint32, size int64, r io.Reader, wantHex string, checked bool, extra io.Writer) (Entry, error) {
 	if w.paths[name] {
 		return Entry{}, fmt.Errorf("writing %s: already in the payload", name)
 	}
@@ -155,23 +165,35 @@ func (w *Writer) addEntry(name string, mode uint32, size int64, r io.Reader, wan
 		return Entry{}, w.err
 	}
 	e := Entry{Path: name, Size: size, Offset: w.written(), Mode: mode}
-	h := &countingHash{Hash: sha256.New()}
-	dst := io.MultiWriter(w.tw, h)
+	checked = checked && wantHex != ""
+	dsts := []io.Writer{w.tw}
+	var h *countingHash
+	if !checked {
+		h = &countingHash{Hash: sha256.New()}
+		dsts = append(dsts, h)
+	}
 	if extra != nil {
-		dst = io.MultiWriter(w.tw, h, extra)
+		dsts = append(dsts, extra)
+	}
+	dst := dsts[0]
+	if len(dsts) > 1 {
+		dst = io.MultiWriter(dsts...)
 	}
 	n, err := io.CopyBuffer(dst, io.LimitReader(r, size), w.buf)
 	if err == nil && n < size {
 		err = fmt.Errorf("source ended after %d of %d bytes", n, size)
 	}
-	if err == nil && wantHex != "" && h.hex() != wantHex {
+	if err == nil && !checked && wantHex != "" && h.hex() != wantHex {
 		err = fmt.Errorf("content has sha256:%s, not sha256:%s as the image says", h.hex(), wantHex)
 	}
 	if err != nil {
 		w.err = fmt.Errorf("writing %s: %w", name, err)
 		return Entry{}, w.err
 	}
-	e.SHA256 = h.hex()
+	e.SHA256 = wantHex
+	if !checked {
+		e.SHA256 = h.hex()
+	}
 	w.paths[name] = true
 	w.entries = append(w.entries, e)
 	return e, nil

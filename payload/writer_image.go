@@ -150,6 +150,20 @@ type knownSize interface {
 	knownUncompressedSize() (int64, v1.Hash)
 }
 
+// DigestChecked is implemented by layers whose compressed bytes whoever hands them to the
+// writer has just checked against their digest (the builder's cache, in the same build, while
+// downloading them): the writer then takes the digest as the entry's sha256 instead of hashing
+// the bytes a second time. Should the bytes change in between, the payload's own verification
+// on the host (bundle verify, and every extraction) finds the entry's sha256 wrong.
+type DigestChecked interface {
+	DigestChecked() bool
+}
+
+func digestChecked(l v1.Layer) bool {
+	c, ok := l.(DigestChecked)
+	return ok && c.DigestChecked()
+}
+
 // recordedSize returns the uncompressed size a layer says it has recorded, through the
 // UncompressedSize method go-containerregistry's own layer types use for the same purpose.
 func recordedSize(l v1.Layer) (int64, bool) {
@@ -183,7 +197,8 @@ func (w *Writer) writeLayer(l v1.Layer, desc v1.Descriptor, diffID v1.Hash, pw p
 			return LayerInfo{}, fmt.Errorf("layer %s: recompressed from diff ID %s, config says %s", desc.Digest, id, diffID)
 		}
 		info.UncompressedSize = usize
-		if _, err := w.addEntry(blobPath(info.Digest), 0o644, desc.Size, rc, desc.Digest.Hex, pw); err != nil {
+		// Ours: its digest was computed from the very bytes the encoder wrote.
+		if _, err := w.addChecked(blobPath(info.Digest), 0o644, desc.Size, rc, desc.Digest.Hex, pw); err != nil {
 			return LayerInfo{}, err
 		}
 	} else if usize, ok := recordedSize(l); ok {
@@ -191,7 +206,11 @@ func (w *Writer) writeLayer(l v1.Layer, desc v1.Descriptor, diffID v1.Hash, pw p
 		// payload's encoder measured while checking the diff ID): no second decompression.
 		// docker load checks diff IDs itself, so trusting the size cannot smuggle content in.
 		info.UncompressedSize = usize
-		if _, err := w.addEntry(blobPath(info.Digest), 0o644, desc.Size, rc, desc.Digest.Hex, pw); err != nil {
+		add := w.addEntry
+		if digestChecked(l) {
+			add = w.addChecked
+		}
+		if _, err := add(blobPath(info.Digest), 0o644, desc.Size, rc, desc.Digest.Hex, pw); err != nil {
 			return LayerInfo{}, err
 		}
 	} else if info.UncompressedSize, err = w.writeMeasured(rc, desc, diffID, pw); err != nil {

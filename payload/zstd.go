@@ -8,7 +8,6 @@ import (
 	"hash"
 	"io"
 	"os"
-	"sync"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -52,38 +51,6 @@ func (l Level) encoderLevel() (zstd.EncoderLevel, error) {
 		return zstd.SpeedBestCompression, nil
 	}
 	return 0, fmt.Errorf("unknown zstd level %q (want fastest, default, better or max)", string(l))
-}
-
-// newEncoder returns a zstd encoder whose output depends only on the input and the level (not on
-// the machine's core count), so that builds are reproducible. The default 8 MiB window keeps the
-// decoder on the host within the memory budget; a larger one gained little on layer tars.
-func newEncoder(w io.Writer, l Level) (*zstd.Encoder, error) {
-	el, err := l.encoderLevel()
-	if err != nil {
-		return nil, err
-	}
-	return zstd.NewWriter(w, zstd.WithEncoderLevel(el), zstd.WithEncoderConcurrency(2))
-}
-
-// encoders keeps finished encoders per level for reuse: an encoder's history buffers are tens of
-// MiB at the higher levels, and allocating a fresh one per layer left the builder's heap mostly
-// garbage (peak RSS 2-4x its live data). Reset makes a reused encoder start an independent
-// stream, so the output bytes are the same.
-var encoders sync.Map // Level -> *sync.Pool of *zstd.Encoder
-
-func getEncoder(w io.Writer, l Level) (*zstd.Encoder, error) {
-	if p, ok := encoders.Load(l); ok {
-		if enc, ok := p.(*sync.Pool).Get().(*zstd.Encoder); ok {
-			enc.Reset(w)
-			return enc, nil
-		}
-	}
-	return newEncoder(w, l)
-}
-
-func putEncoder(enc *zstd.Encoder, l Level) {
-	p, _ := encoders.LoadOrStore(l, &sync.Pool{})
-	p.(*sync.Pool).Put(enc)
 }
 
 // ZstdLayer returns a layer whose compressed form is zstd (media type
@@ -189,21 +156,23 @@ func (z *zstdLayer) fill(l v1.Layer, level Level, f *os.File) error {
 		return err
 	}
 	defer rc.Close()
-	bw := bufio.NewWriterSize(f, 1<<20)
+	bw := bufio.NewWriterSize(f, copyBufferSize)
 	compressed := &countingHash{Hash: sha256.New()}
 	enc, err := getEncoder(io.MultiWriter(bw, compressed), level)
 	if err != nil {
 		return err
 	}
+	defer putEncoder(enc, level)
 	uncompressed := &countingHash{Hash: sha256.New()}
-	if _, err := io.CopyBuffer(io.MultiWriter(enc, uncompressed), rc, make([]byte, 1<<20)); err != nil {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if _, err := io.CopyBuffer(io.MultiWriter(enc, uncompressed), rc, *buf); err != nil {
 		enc.Close()
 		return err
 	}
 	if err := enc.Close(); err != nil {
 		return err
 	}
-	putEncoder(enc, level)
 	if err := bw.Flush(); err != nil {
 		return err
 	}

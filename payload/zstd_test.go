@@ -26,7 +26,7 @@ func TestZstdDeterministic(t *testing.T) {
 		enc.Close()
 		el, _ := level.encoderLevel()
 		var single bytes.Buffer
-		ref, _ := zstd.NewWriter(&single, zstd.WithEncoderLevel(el), zstd.WithEncoderConcurrency(1))
+		ref, _ := zstd.NewWriter(&single, append(level.encoderOptions(el), zstd.WithEncoderConcurrency(1))...)
 		ref.Write(data)
 		ref.Close()
 		if !bytes.Equal(ours.Bytes(), single.Bytes()) {

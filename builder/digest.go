@@ -1,0 +1,134 @@
+package builder
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// digested is one pass over a blob's bytes: their count and sha256, and, when asked, the layer's
+// uncompressed size and sha256, all from the same read.
+type digested struct {
+	n            int64
+	hex          string
+	uncompressed *Uncompressed // nil unless measured and the content decompressed cleanly
+	read, write  stickyErr     // the first error of the source, of the destination
+}
+
+// digestStream copies src to dst, hashing it, and with measure also decompresses what it reads
+// (gzip or zstd by magic bytes, else a plain tar) and hashes that: each byte is read once,
+// hashed once, and decompressed at most once, on the goroutine that downloads it.
+func digestStream(src io.Reader, dst io.Writer, measure bool) digested {
+	var d digested
+	h := sha256.New()
+	tee := &teeReader{r: src, w: io.MultiWriter(dst, h), d: &d}
+	if measure {
+		d.uncompressed = measureLayer(tee)
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	io.CopyBuffer(io.Discard, tee, *buf) // what decompression left (or all of it); errors are in d
+	if d.read.err != nil || d.write.err != nil {
+		d.uncompressed = nil
+	}
+	d.hex = hex.EncodeToString(h.Sum(nil))
+	return d
+}
+
+// measureLayer decompresses r and returns the size and sha256 of the result, nil when it does
+// not decompress cleanly (whoever needs the size then measures it, and reports the error).
+func measureLayer(r io.Reader) *Uncompressed {
+	u, closeFn, err := decompress(r)
+	if err != nil {
+		return nil
+	}
+	defer closeFn()
+	h := sha256.New()
+	buf := getBuffer()
+	defer putBuffer(buf)
+	n, err := io.CopyBuffer(h, u, *buf)
+	if err != nil {
+		return nil
+	}
+	return &Uncompressed{DiffID: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}, Size: n}
+}
+
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// decompress returns a reader of r's decompressed content, telling the format by its magic
+// bytes as docker does (registries label layers loosely, the bytes do not lie).
+func decompress(r io.Reader) (io.Reader, func(), error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic, _ := br.Peek(4)
+	switch {
+	case bytes.HasPrefix(magic, gzipMagic):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, err
+		}
+		return zr, func() { zr.Close() }, nil
+	case bytes.HasPrefix(magic, zstdMagic):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(32<<20))
+		if err != nil {
+			return nil, nil, err
+		}
+		return zr, zr.Close, nil
+	}
+	return br, func() {}, nil
+}
+
+// teeReader is io.TeeReader that keeps the source's and the destination's errors apart: a
+// failed download is worth retrying, a full disk is not.
+type teeReader struct {
+	r io.Reader
+	w io.Writer
+	d *digested
+}
+
+func (t *teeReader) Read(p []byte) (int, error) {
+	if t.d.read.err != nil {
+		return 0, t.d.read.err
+	}
+	if t.d.write.err != nil {
+		return 0, t.d.write.err
+	}
+	n, err := t.r.Read(p)
+	if n > 0 {
+		t.d.n += int64(n)
+		if _, werr := t.w.Write(p[:n]); werr != nil {
+			t.d.write.set(werr)
+			return n, werr
+		}
+	}
+	if err != nil && err != io.EOF {
+		t.d.read.set(err)
+	}
+	return n, err
+}
+
+type stickyErr struct{ err error }
+
+func (s *stickyErr) set(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+}
+
+// copyBufferSize is what every streaming copy of the builder uses; buffers recycles them so a
+// build allocates none per blob.
+const copyBufferSize = 256 << 10
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
+
+func getBuffer() *[]byte  { return buffers.Get().(*[]byte) }
+func putBuffer(b *[]byte) { buffers.Put(b) }
