@@ -1,16 +1,14 @@
 package builder
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
+
+	"github.com/harborbundle/bundle/payload"
 )
 
 // digested is one pass over a blob's bytes: their count and sha256, and, when asked, the layer's
@@ -45,7 +43,7 @@ func digestStream(src io.Reader, dst io.Writer, measure bool) digested {
 // measureLayer decompresses r and returns the size and sha256 of the result, nil when it does
 // not decompress cleanly (whoever needs the size then measures it, and reports the error).
 func measureLayer(r io.Reader) *Uncompressed {
-	u, closeFn, err := decompress(r)
+	u, closeFn, err := payload.Decompressor(r)
 	if err != nil {
 		return nil
 	}
@@ -58,33 +56,6 @@ func measureLayer(r io.Reader) *Uncompressed {
 		return nil
 	}
 	return &Uncompressed{DiffID: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}, Size: n}
-}
-
-var (
-	gzipMagic = []byte{0x1f, 0x8b}
-	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
-)
-
-// decompress returns a reader of r's decompressed content, telling the format by its magic
-// bytes as docker does (registries label layers loosely, the bytes do not lie).
-func decompress(r io.Reader) (io.Reader, func(), error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	magic, _ := br.Peek(4)
-	switch {
-	case bytes.HasPrefix(magic, gzipMagic):
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, nil, err
-		}
-		return zr, func() { zr.Close() }, nil
-	case bytes.HasPrefix(magic, zstdMagic):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(32<<20))
-		if err != nil {
-			return nil, nil, err
-		}
-		return zr, zr.Close, nil
-	}
-	return br, func() {}, nil
 }
 
 // teeReader is io.TeeReader that keeps the source's and the destination's errors apart: a

@@ -53,7 +53,7 @@ func (l *cachedLayer) Uncompressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, closeFn, err := decompress(f)
+	r, closeFn, err := payload.Decompressor(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("reading layer %s: %w", l.digest, err)

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/harborbundle/bundle/payload"
 )
 
 // TestMeasuredWhileDownloading: a keep build learns each layer's uncompressed size and diff ID
@@ -35,7 +37,7 @@ func TestMeasuredWhileDownloading(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			u, closeFn, err := decompress(rc)
+			u, closeFn, err := payload.Decompressor(rc)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -160,7 +160,7 @@ func (aw *archiveWriter) writeLayer(name string, l LayerInfo) error {
 }
 
 func (aw *archiveWriter) writeDecompressed(name string, l LayerInfo, src *entryReader) error {
-	dec, closeDec, err := decompressor(src)
+	dec, closeDec, err := Decompressor(src)
 	if err != nil {
 		return asIntegrity(src.e.Path, err)
 	}

@@ -68,7 +68,7 @@ func (m *measurer) run() {
 // decompressedDigest decompresses r (gzip, zstd or plain, told by its magic bytes) and returns
 // the length and sha256 of the result.
 func decompressedDigest(r io.Reader) (int64, string, error) {
-	u, closeFn, err := decompressor(r)
+	u, closeFn, err := Decompressor(r)
 	if err != nil {
 		return 0, "", err
 	}
@@ -83,9 +83,10 @@ var (
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 )
 
-// decompressor returns a reader of r's decompressed content, choosing by the magic bytes as
-// docker does.
-func decompressor(r io.Reader) (io.Reader, func(), error) {
+// Decompressor returns a reader of r's decompressed content (gzip, zstd or none), choosing by
+// the magic bytes as docker does: registries label layers loosely, the bytes do not lie. The
+// func releases the decoder.
+func Decompressor(r io.Reader) (io.Reader, func(), error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(4)
 	switch {

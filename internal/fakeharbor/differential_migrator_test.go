@@ -3,7 +3,6 @@ package fakeharbor
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -249,49 +248,11 @@ func runFakeMigratorImage(ctx context.Context, dir, image, label, name string, i
 	return exit, in, out, string(logb), nil
 }
 
-// pyYAMLProgram prints how PyYAML reads each file: one line per node, its path of repr()'d keys
-// and its Python type and repr(), or the exception's name for a file that does not load.
-const pyYAMLProgram = `
-import sys, json, yaml
-def walk(prefix, v, out):
-    if isinstance(v, dict):
-        out.append(prefix + " dict")
-        for k, x in v.items():
-            walk(prefix + "." + repr(k), x, out)
-    elif isinstance(v, list):
-        out.append(prefix + " list")
-        for i, x in enumerate(v):
-            walk(prefix + "[%d]" % i, x, out)
-    else:
-        out.append(prefix + " " + type(v).__name__ + " " + repr(v))
-res = []
-for p in sys.argv[1:]:
-    out = []
-    try:
-        with open(p, 'rb') as f:
-            walk("", yaml.safe_load(f), out)
-    except Exception as e:
-        out = ["error " + type(e).__name__]
-    res.append(out)
-print(json.dumps(res))
-`
-
 func pyYAMLTrees(t *testing.T, files []string) [][]string {
 	t.Helper()
-	py, err := harborreal.Python()
+	trees, err := harborreal.PyYAMLTrees(files)
 	if err != nil {
 		t.Fatal(err)
-	}
-	out, err := exec.Command(py, append([]string{"-c", pyYAMLProgram}, files...)...).Output()
-	if err != nil {
-		t.Fatalf("reading the results with PyYAML: %v", err)
-	}
-	var trees [][]string
-	if err := json.Unmarshal(out, &trees); err != nil {
-		t.Fatal(err)
-	}
-	if len(trees) != len(files) {
-		t.Fatalf("PyYAML read %d of %d files", len(trees), len(files))
 	}
 	return trees
 }

@@ -3,10 +3,8 @@ package roles
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -88,47 +86,11 @@ var extraDifferentialInputs = []namedInput{
 	{"timestamps", []byte("_version: 1.9.0\nhostname: 2001-12-14t21:59:43.10-05:00\nharbor_admin_password: 2001-12-14 21:59:43.10\ndata_volume: 2002-12-14\n")},
 }
 
-// pyTree prints how PyYAML reads each file: one line per leaf, its path of repr()'d keys and
-// its Python type and repr() (so 80 and '80', None and 'None', True and 'True' differ), or the
-// name of the exception for a file that does not load.
-const pyTree = `
-import sys, json, yaml
-def walk(prefix, v, out):
-    if isinstance(v, dict):
-        out.append(prefix + " dict")
-        for k, x in v.items():
-            walk(prefix + "." + repr(k), x, out)
-    elif isinstance(v, list):
-        out.append(prefix + " list")
-        for i, x in enumerate(v):
-            walk(prefix + "[%d]" % i, x, out)
-    else:
-        out.append(prefix + " " + type(v).__name__ + " " + repr(v))
-res = []
-for p in sys.argv[1:]:
-    out = []
-    try:
-        with open(p, 'rb') as f:
-            walk("", yaml.safe_load(f), out)
-    except Exception as e:
-        out = ["error " + type(e).__name__]
-    res.append(out)
-print(json.dumps(res))
-`
-
 // pyTrees reads files with PyYAML, in one python process.
 func pyTrees(t *testing.T, files []string) [][]string {
 	t.Helper()
-	py, err := harborreal.Python()
+	trees, err := harborreal.PyYAMLTrees(files)
 	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(py, append([]string{"-c", pyTree}, files...)...).Output()
-	if err != nil {
-		t.Fatalf("parsing with PyYAML: %v", err)
-	}
-	var trees [][]string
-	if err := json.Unmarshal(out, &trees); err != nil {
 		t.Fatal(err)
 	}
 	return trees
