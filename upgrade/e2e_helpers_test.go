@@ -44,28 +44,36 @@ func TestMain(m *testing.M) {
 // bundleRun returns the path of harbor-upgrade-1.10.run (all components), building it on first use.
 func bundleRun(t *testing.T) string {
 	t.Helper()
-	runOnce.Do(func() { runPath, runErr = buildRun(artifactsDir) })
+	// -tags failpoint: the crash tests kill the upgrader at named points (failpoint.go); a
+	// release build (make build) has no such switch, which TestReleaseBuildHasNoFailpoints checks.
+	runOnce.Do(func() {
+		runPath, runErr = buildRun(artifactsDir, "harbor-upgrade-1.10.run", fakeharbor.Options{}, "-tags", "failpoint")
+	})
 	if runErr != nil {
 		t.Fatalf("building the .run: %v", runErr)
 	}
 	return runPath
 }
 
-func buildRun(dir string) (string, error) {
+// buildRun builds the bundle stub with goFlags and a v1.10.0 .run named name in dir from a fake
+// Harbor served with opts.
+func buildRun(dir, name string, opts fakeharbor.Options, goFlags ...string) (string, error) {
 	ctx := context.Background()
 	start := time.Now()
-	stub := filepath.Join(dir, "bundle")
-	// -tags failpoint: the crash tests kill the upgrader at named points (failpoint.go); a
-	// release build (make build) has no such switch, which TestReleaseBuildHasNoFailpoints checks.
-	if err := goBuildBundle(stub, "-tags", "failpoint", "-trimpath"); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	srv, err := fakeharbor.Start(ctx, fakeharbor.Options{Versions: []string{"v1.10.0"}})
+	stub := filepath.Join(dir, "bundle")
+	if err := goBuildBundle(stub, append(goFlags, "-trimpath")...); err != nil {
+		return "", err
+	}
+	opts.Versions = []string{"v1.10.0"}
+	srv, err := fakeharbor.Start(ctx, opts)
 	if err != nil {
 		return "", err
 	}
 	defer srv.Close()
-	run := filepath.Join(dir, "harbor-upgrade-1.10.run")
+	run := filepath.Join(dir, name)
 	_, err = builder.Build(ctx, builder.Options{
 		Version: "v1.10.0", Output: run, Registry: srv.RegistryAddr, InsecureRegistry: true,
 		Installer: srv.InstallerURL("v1.10.0", false), CacheDir: filepath.Join(dir, "cache"),
@@ -82,7 +90,6 @@ func buildRun(dir string) (string, error) {
 // failpointEnvName is failpoint.go's failpointEnv, which only -tags failpoint builds define.
 const failpointEnvName = "BUNDLE_UPGRADE_FAILPOINT"
 
-// goBuildBundle builds ./cmd/bundle into out with the given go build flags.
 func goBuildBundle(out string, flags ...string) error {
 	mod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {

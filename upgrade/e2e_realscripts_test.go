@@ -5,14 +5,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/harborbundle/bundle/builder"
 	"github.com/harborbundle/bundle/harbor"
 	"github.com/harborbundle/bundle/internal/fakeharbor"
 	"github.com/harborbundle/bundle/internal/harborreal"
@@ -43,47 +41,12 @@ func realScriptsSetup(t *testing.T) (*fakeharbor.Builder, string) {
 		if realScripts.builder, realScripts.err = fakeharbor.NewBuilder(ctx, opts); realScripts.err != nil {
 			return
 		}
-		realScripts.run, realScripts.err = buildRealScriptsRun(ctx, filepath.Join(artifactsDir, "realscripts"), opts)
+		realScripts.run, realScripts.err = buildRun(filepath.Join(artifactsDir, "realscripts"), "harbor-upgrade-1.10-realscripts.run", opts)
 	})
 	if realScripts.err != nil {
 		t.Fatalf("setting up the real-scripts bundle: %v", realScripts.err)
 	}
 	return realScripts.builder, realScripts.run
-}
-
-func buildRealScriptsRun(ctx context.Context, dir string, opts fakeharbor.Options) (string, error) {
-	start := time.Now()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	stub := filepath.Join(dir, "bundle")
-	mod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", err
-	}
-	build := exec.Command("go", "build", "-trimpath", "-o", stub, "./cmd/bundle")
-	build.Dir = filepath.Dir(strings.TrimSpace(string(mod)))
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/bundle: %v\n%s", err, out)
-	}
-	opts.Versions = []string{"v1.10.0"}
-	srv, err := fakeharbor.Start(ctx, opts)
-	if err != nil {
-		return "", err
-	}
-	defer srv.Close()
-	run := filepath.Join(dir, "harbor-upgrade-1.10-realscripts.run")
-	_, err = builder.Build(ctx, builder.Options{
-		Version: "v1.10.0", Output: run, Registry: srv.RegistryAddr, InsecureRegistry: true,
-		Installer: srv.InstallerURL("v1.10.0", false), CacheDir: filepath.Join(dir, "cache"),
-		Stub: stub, BuilderVersion: "e2e-test",
-	})
-	if err != nil {
-		return "", fmt.Errorf("building the bundle: %w", err)
-	}
-	os.RemoveAll(filepath.Join(dir, "cache"))
-	fmt.Fprintf(os.Stderr, "upgrade e2e: built %s in %s\n", run, time.Since(start).Round(time.Millisecond))
-	return run, nil
 }
 
 func TestE2ERealScriptsUpgrade194(t *testing.T) { upgradeWithRealScripts(t, "v1.9.4") }
