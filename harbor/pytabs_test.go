@@ -103,3 +103,16 @@ func TestCheckForMigratorNamesTheTabLine(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckForPrepareMigrateNamesTheTabLine(t *testing.T) {
+	for _, v := range []string{"1.10.0", "2.15.0"} {
+		c, err := ParseConfig([]byte("_version: " + v + "\nhostname: reg.example.test\t# the name\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.CheckForPrepareMigrate("v2.15.2")
+		if err == nil || !strings.Contains(err.Error(), "harbor.yml line 2: a tab") {
+			t.Errorf("_version %s to v2.15.2: %v, want the tab on line 2 named", v, err)
+		}
+	}
+}

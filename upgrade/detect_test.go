@@ -118,7 +118,7 @@ func TestDetectRefusals(t *testing.T) {
 	if !in.Legacy || in.Version != "v1.7.6" || in.HTTPPort != 8017 {
 		t.Errorf("1.7: %+v", in)
 	}
-	if err := configCheck(in, "1.10.0"); err == nil || !strings.Contains(err.Error(), "v1.8.x first") {
+	if err := configCheck(in, nil, "1.10.0"); err == nil || !strings.Contains(err.Error(), "v1.8.x first") {
 		t.Errorf("1.7 config check: %v", err)
 	}
 }

@@ -271,7 +271,9 @@ func chooseComponents(in *Install, m *payload.Manifest, want []string) ([]string
 }
 
 // configCheck: harbor.yml parses and carries what the migrator's templates read.
-func configCheck(in *Install, targetConfigVersion string) error {
+// The check is the one of the program that will migrate it, as the bundle's manifest names it:
+// the 1.x harbor-migrator's templates, or the target release's own `prepare migrate` chain.
+func configCheck(in *Install, m *payload.Manifest, targetConfigVersion string) error {
 	if in.Legacy {
 		return fmt.Errorf("%s is a harbor.cfg (Harbor 1.7 or older); upgrade to v1.8.x first", in.ConfigPath())
 	}
@@ -281,6 +283,9 @@ func configCheck(in *Install, targetConfigVersion string) error {
 	}
 	if targetConfigVersion == "" {
 		return nil
+	}
+	if m != nil && m.Migration.Method == harbor.MethodPrepare {
+		return c.CheckForPrepareMigrate(m.Release)
 	}
 	return c.CheckForMigrator(targetConfigVersion)
 }
@@ -331,7 +336,7 @@ func gatherFacts(ctx context.Context, o *Options, in *Install, m *payload.Manife
 	if f.backupErr == nil {
 		f.backupFree, f.backupErr = freeBytes(o.BackupDir)
 	}
-	f.configErr = configCheck(in, targetConfig)
+	f.configErr = configCheck(in, m, targetConfig)
 	f.installFiles, f.installFilesErr = installFilesCheck(in)
 	old := oldImages(in)
 	ids, err := o.Engine.ImageIDs(ctx, old)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -162,5 +164,27 @@ func TestPlanRendering(t *testing.T) {
 	f.in.Version = "v1.8.6"
 	if n := strings.Join(notes(f.in, "v1.10.0"), "\n"); !strings.Contains(n, "quota sync") || !strings.Contains(n, "uid 10000") || !strings.Contains(n, "Replication") {
 		t.Errorf("1.8 notes: %s", n)
+	}
+}
+
+// TestConfigCheckUsesTheBundlesMigrationProgram: preflight holds harbor.yml to the program the
+// bundle will migrate it with. A 1.10 file whose external_redis lacks clair_db_index is fine for
+// the 1.x rules, but every 2.x `prepare migrate` reads that key in its 2.0.0 step and fails.
+func TestConfigCheckUsesTheBundlesMigrationProgram(t *testing.T) {
+	dir := t.TempDir()
+	yml := "_version: 1.10.0\nhostname: reg.example.test\nhttp:\n  port: 80\n" +
+		"external_redis:\n  host: redis.example.test\n  port: 6379\n  password: pw\n" +
+		"  registry_db_index: 1\n  jobservice_db_index: 2\n  chartmuseum_db_index: 3\n"
+	if err := os.WriteFile(filepath.Join(dir, "harbor.yml"), []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := &Install{Dir: dir}
+	m := &payload.Manifest{Release: "v2.4.3", Migration: payload.Migration{Method: harbor.MethodPrepare}}
+	if err := configCheck(in, m, "2.4.0"); err == nil || !strings.Contains(err.Error(), "clair_db_index") {
+		t.Errorf("prepare migrate of v2.4.3: %v, want external_redis.clair_db_index named", err)
+	}
+	m = &payload.Manifest{Release: "v1.10.0", Migration: payload.Migration{Method: harbor.MethodMigrator}}
+	if err := configCheck(in, m, "1.10.0"); err != nil {
+		t.Errorf("already at 1.10.0 for the 1.x migrator: %v", err)
 	}
 }

@@ -9,7 +9,8 @@
 // RunMigrator110 (and RunMigrator110To, with --version) is `docker run harbor-migrator:v1.10.0
 // --cfg up` at its real mount points; RunPrepareMigrate is 2.x `prepare migrate`; LoadYAML reads
 // a file as Harbor's Python does (PyYAML safe_load); Corpus is the harbor.yml corpus the
-// differential tests (package harbor, the fake migrator) share.
+// differential tests (package harbor, the fake migrator) share; Corpus2x is the one for 2.x
+// targets (1.9, 1.10 and every 2.x line's default, with administrators' edits).
 //
 // Where Python 3 here differs from the goharbor/harbor-migrator:v1.10.0 image, which runs
 // Python 2.7 (the code is the same, it runs under both):
