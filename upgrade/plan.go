@@ -108,6 +108,10 @@ func (p *Plan) WriteText(w io.Writer) error {
 		b.WriteString("  On failure: NO automatic rollback (--no-rollback); run `rollback` yourself.\n")
 	}
 	b.WriteString("\nChecks:\n")
+	width := 0
+	for _, c := range p.Checks {
+		width = max(width, len(c.Name))
+	}
 	for _, c := range p.Checks {
 		mark := "ok  "
 		switch {
@@ -116,7 +120,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 		case c.Warn:
 			mark = "warn"
 		}
-		fmt.Fprintf(&b, "  %s  %-14s %s\n", mark, c.Name, c.Detail)
+		fmt.Fprintf(&b, "  %s  %-*s %s\n", mark, width, c.Name, c.Detail)
 	}
 	if len(p.Notes) > 0 {
 		b.WriteString("\nNotes:\n")
