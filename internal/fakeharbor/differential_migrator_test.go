@@ -142,12 +142,12 @@ func TestMigratorImageMatchesRealMigrator(t *testing.T) {
 			continue
 		}
 		if rt, ft := trees[2*i], trees[2*i+1]; strings.Join(rt, "\n") != strings.Join(ft, "\n") {
-			t.Errorf("%s: the trees differ (- real, + fake):\n%s", p.name, linesOnlyIn(rt, ft))
+			t.Errorf("%s: the trees differ (- real, + fake):\n%s", p.name, harborreal.LineDiff(rt, ft))
 			continue
 		}
-		rl, fl := yamlValueLines(result(r.Input, r.Out)), yamlValueLines(result(f.input, f.out))
+		rl, fl := harborreal.ValueLines(result(r.Input, r.Out)), harborreal.ValueLines(result(f.input, f.out))
 		if strings.Join(rl, "\n") != strings.Join(fl, "\n") {
-			t.Errorf("%s: the value lines differ (- real, + fake):\n%s", p.name, linesOnlyIn(rl, fl))
+			t.Errorf("%s: the value lines differ (- real, + fake):\n%s", p.name, harborreal.LineDiff(rl, fl))
 		}
 	}
 	t.Logf("outcomes of the real migrator: %v", classes)
@@ -255,42 +255,4 @@ func pyYAMLTrees(t *testing.T, files []string) [][]string {
 		t.Fatal(err)
 	}
 	return trees
-}
-
-// yamlValueLines are the lines of a file that carry YAML: neither blank nor comments.
-func yamlValueLines(b []byte) []string {
-	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if s := strings.TrimSpace(l); s != "" && !strings.HasPrefix(s, "#") {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// linesOnlyIn lists the lines only in a (-) and only in b (+).
-func linesOnlyIn(a, b []string) string {
-	count := func(l []string) map[string]int {
-		m := map[string]int{}
-		for _, x := range l {
-			m[x]++
-		}
-		return m
-	}
-	ca, cb := count(a), count(b)
-	var d []string
-	for _, x := range a {
-		if cb[x] == 0 {
-			d = append(d, "- "+x)
-		}
-	}
-	for _, x := range b {
-		if ca[x] == 0 {
-			d = append(d, "+ "+x)
-		}
-	}
-	if len(d) == 0 {
-		return "(the same lines in another order)"
-	}
-	return strings.Join(d, "\n")
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"strings"
 )
 
 // pyTreeProgram prints how PyYAML reads each file: one line per node, its path of repr()'d keys
@@ -54,4 +55,43 @@ func PyYAMLTrees(files []string) ([][]string, error) {
 		return nil, fmt.Errorf("PyYAML read %d of %d files", len(trees), len(files))
 	}
 	return trees, nil
+}
+
+// ValueLines are the lines of a YAML file that carry values: neither blank nor comments. Two
+// migrators' outputs are compared on these, byte for byte, beside their PyYAML trees.
+func ValueLines(b []byte) []string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if s := strings.TrimSpace(l); s != "" && !strings.HasPrefix(s, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// LineDiff lists the lines only in a (-) and only in b (+), for a test failure's message.
+func LineDiff(a, b []string) string {
+	count := func(l []string) map[string]int {
+		m := map[string]int{}
+		for _, x := range l {
+			m[x]++
+		}
+		return m
+	}
+	ca, cb := count(a), count(b)
+	var d []string
+	for _, x := range a {
+		if cb[x] == 0 {
+			d = append(d, "- "+x)
+		}
+	}
+	for _, x := range b {
+		if ca[x] == 0 {
+			d = append(d, "+ "+x)
+		}
+	}
+	if len(d) == 0 {
+		return "(the same lines in another order)"
+	}
+	return strings.Join(d, "\n")
 }

@@ -96,44 +96,6 @@ func pyTrees(t *testing.T, files []string) [][]string {
 	return trees
 }
 
-// lineDiff lists the lines only in a (-) and only in b (+), in order.
-func lineDiff(a, b []string) string {
-	in := func(l []string) map[string]int {
-		m := map[string]int{}
-		for _, x := range l {
-			m[x]++
-		}
-		return m
-	}
-	ma, mb := in(a), in(b)
-	var d []string
-	for _, x := range a {
-		if mb[x] == 0 {
-			d = append(d, "- "+x)
-		}
-	}
-	for _, x := range b {
-		if ma[x] == 0 {
-			d = append(d, "+ "+x)
-		}
-	}
-	if len(d) == 0 {
-		return "(same lines, different order)"
-	}
-	return strings.Join(d, "\n")
-}
-
-// valueLines are the lines of a rendered file that carry YAML: neither blank nor comments.
-func valueLines(b []byte) []string {
-	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if s := strings.TrimSpace(l); s != "" && !strings.HasPrefix(s, "#") {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
 // migratorRun is where one run of either migrator left things.
 type migratorRun struct {
 	exit   int
@@ -258,11 +220,11 @@ func compareRuns(t *testing.T, inputs []namedInput, fake func(*testing.T, []byte
 			continue
 		}
 		if rt, ft := trees[2*i], trees[2*i+1]; strings.Join(rt, "\n") != strings.Join(ft, "\n") {
-			t.Errorf("%s: the trees differ (- real, + fake):\n%s", p.name, lineDiff(rt, ft))
+			t.Errorf("%s: the trees differ (- real, + fake):\n%s", p.name, harborreal.LineDiff(rt, ft))
 			continue
 		}
-		if exact && strings.Join(valueLines(r.result()), "\n") != strings.Join(valueLines(f.result()), "\n") {
-			t.Errorf("%s: the value lines differ (- real, + fake):\n%s", p.name, lineDiff(valueLines(r.result()), valueLines(f.result())))
+		if exact && strings.Join(harborreal.ValueLines(r.result()), "\n") != strings.Join(harborreal.ValueLines(f.result()), "\n") {
+			t.Errorf("%s: the value lines differ (- real, + fake):\n%s", p.name, harborreal.LineDiff(harborreal.ValueLines(r.result()), harborreal.ValueLines(f.result())))
 		}
 	}
 }

@@ -152,8 +152,8 @@ func TestMigrateConfigMatchesRealOnGeneratedFiles(t *testing.T) {
 			t.Errorf("%s: no need to upgrade: real %v, fake %v", p, r.Noop, len(m.Chain) == 0)
 		case r.Exit == 0 && !r.Noop:
 			migrated++
-			if rl, fl := valueLines([]byte(r.Out)), valueLines(m.Out); strings.Join(rl, "\n") != strings.Join(fl, "\n") {
-				t.Errorf("%s: the value lines differ (- real, + fake):\n%s\ninput:\n%s", p, lineDiff(rl, fl), inputs[i])
+			if rl, fl := harborreal.ValueLines([]byte(r.Out)), harborreal.ValueLines(m.Out); strings.Join(rl, "\n") != strings.Join(fl, "\n") {
+				t.Errorf("%s: the value lines differ (- real, + fake):\n%s\ninput:\n%s", p, harborreal.LineDiff(rl, fl), inputs[i])
 			}
 		default:
 			failed++
