@@ -39,7 +39,7 @@ func TestFilesPerVersion(t *testing.T) {
 		"v1.9.4":  {"install.sh", "prepare", "harbor.yml", "LICENSE"},
 		"v1.10.0": {"install.sh", "prepare", "harbor.yml", "common.sh", "LICENSE"},
 	}
-	for _, v := range release.Versions() {
+	for _, v := range release.Defaults() {
 		files, err := Files(v)
 		if err != nil {
 			t.Fatal(err)
@@ -99,7 +99,7 @@ func TestPrepareMountsPerVersion(t *testing.T) {
 }
 
 func TestScriptsParse(t *testing.T) {
-	for _, v := range release.Versions() {
+	for _, v := range release.Defaults() {
 		files, _ := Files(v)
 		dir := unpack(t, v)
 		for _, f := range files {
@@ -145,7 +145,7 @@ func noDockerPath(t *testing.T) string {
 }
 
 func TestInstallFlags(t *testing.T) {
-	for _, v := range release.Versions() {
+	for _, v := range release.Defaults() {
 		dir := unpack(t, v)
 		out, code := runInstall(t, dir, "--help")
 		if code != 0 || !strings.Contains(out, "--with-clair") {
