@@ -2,6 +2,7 @@ package roles
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -17,6 +18,21 @@ var pgDatabases = map[string]bool{"postgres": true, "template0": true, "template
 // schemaQuery is the one query the fake database answers, the one bundle's dirty-database
 // check runs: golang-migrate's table in the registry database.
 var schemaQuery = regexp.MustCompile(`(?i)^\s*select\s+version\s*,\s*dirty\s+from\s+(public\.)?schema_migrations\s*;?\s*$`)
+
+// countQueries are the counts bundle reads to prove a database holds Harbor's data, each with the
+// table it reads (core's project and repository tables; the fake keeps projects in "projects")
+// and which rows count.
+var countQueries = []struct {
+	re       *regexp.Regexp
+	relation string
+	table    string
+	counts   func(row map[string]any) bool
+}{
+	{regexp.MustCompile(`(?i)^\s*select\s+count\s*\(\s*\*\s*\)\s+from\s+(public\.)?project\s+where\s+deleted\s*=\s*(false|'f'|'false')\s*;?\s*$`),
+		"project", "projects", func(row map[string]any) bool { return row["deleted"] != true }},
+	{regexp.MustCompile(`(?i)^\s*select\s+count\s*\(\s*\*\s*\)\s+from\s+(public\.)?repository\s*;?\s*$`),
+		"repository", "repository", func(map[string]any) bool { return true }},
+}
 
 // psqlArgs is the part of psql's command line the fake reads.
 type psqlArgs struct {
@@ -107,7 +123,7 @@ func runPsql(env *Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "psql: the fake harbor-db's psql runs only -c COMMAND (no interactive session)")
 		return exitFail
 	}
-	st, err := fetchSchemaState(env)
+	st, hasRegistry, err := fetchSchemaState(env)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "psql: could not connect to server: %v\n\tIs the server running locally and accepting\n\tconnections on Unix domain socket \"/var/run/postgresql/.s.PGSQL.5432\"?\n", err)
 		return exitUsage
@@ -116,12 +132,17 @@ func runPsql(env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "psql: FATAL:  role \"%s\" does not exist\n", a.user)
 		return exitUsage
 	}
-	if !pgDatabases[a.db] {
+	if !pgDatabases[a.db] || (a.db == "registry" && !hasRegistry) {
 		fmt.Fprintf(env.Stderr, "psql: FATAL:  database \"%s\" does not exist\n", a.db)
 		return exitUsage
 	}
+	for _, q := range countQueries {
+		if q.re.MatchString(a.command) {
+			return psqlCount(env, a, st, q.relation, q.table, q.counts)
+		}
+	}
 	if !schemaQuery.MatchString(a.command) {
-		fmt.Fprintf(env.Stderr, "ERROR:  the fake harbor-db answers only \"SELECT version, dirty FROM schema_migrations\" in the registry database, not: %s\n", a.command)
+		fmt.Fprintf(env.Stderr, "ERROR:  the fake harbor-db answers only \"SELECT version, dirty FROM schema_migrations\", \"SELECT count(*) FROM project WHERE deleted = false\" and \"SELECT count(*) FROM repository\" in the registry database, not: %s\n", a.command)
 		return exitFail
 	}
 	// Before core first migrates (schema 0 here), golang-migrate's table does not exist; it
@@ -138,28 +159,65 @@ func runPsql(env *Env, args []string) int {
 	return exitOK
 }
 
+// psqlCount answers a count query from the table the fake keeps. Core's tables exist once core
+// has migrated the schema: on a new database (schema 0) the relation does not exist.
+func psqlCount(env *Env, a psqlArgs, st schemaState, relation, table string, counts func(map[string]any) bool) int {
+	if a.db != "registry" || st.Version == 0 {
+		fmt.Fprintf(env.Stderr, "ERROR:  relation \"%s\" does not exist\nLINE 1: %s\n", relation, strings.TrimSpace(a.command))
+		return exitFail
+	}
+	var rows []map[string]any
+	if err := getJSON(env, "/tables/"+table, &rows); err != nil {
+		fmt.Fprintf(env.Stderr, "psql: server closed the connection unexpectedly (%v)\n", err)
+		return exitUsage
+	}
+	n := 0
+	for _, row := range rows {
+		if counts(row) {
+			n++
+		}
+	}
+	printRows(env, a, []string{"count"}, [][]string{{strconv.Itoa(n)}}, []bool{true})
+	return exitOK
+}
+
 // fetchSchemaState asks the database server of this container (127.0.0.1:5432) for its
-// schema_migrations row; it fails while the server does not accept connections yet (initdb,
-// start) or has stopped.
-func fetchSchemaState(env *Env) (schemaState, error) {
+// schema_migrations row and whether the registry database exists; it fails while the server
+// does not accept connections yet (initdb, start) or has stopped.
+func fetchSchemaState(env *Env) (schemaState, bool, error) {
+	var st schemaState
+	err := getJSON(env, "/schema_migrations", &st)
+	if errors.Is(err, errNoDatabase) {
+		return st, false, nil
+	}
+	return st, true, err
+}
+
+// errNoDatabase is the server's answer for a database that does not exist.
+var errNoDatabase = errors.New("no such database")
+
+// getJSON reads path from this container's database server.
+func getJSON(env *Env, path string, v any) error {
 	addr := env.Getenv("FAKEHARBOR_LISTEN")
 	if addr == "" {
 		addr = "127.0.0.1:5432"
 	}
 	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Get("http://" + addr + "/schema_migrations")
+	resp, err := client.Get("http://" + addr + path)
 	if err != nil {
-		return schemaState{}, fmt.Errorf("No such file or directory")
+		return fmt.Errorf("No such file or directory")
 	}
 	defer resp.Body.Close()
-	var st schemaState
+	if resp.StatusCode == http.StatusNotFound {
+		return errNoDatabase
+	}
 	if resp.StatusCode != http.StatusOK {
-		return st, fmt.Errorf("server closed the connection unexpectedly (%s)", resp.Status)
+		return fmt.Errorf("server closed the connection unexpectedly (%s)", resp.Status)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return st, fmt.Errorf("server closed the connection unexpectedly (%v)", err)
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("server closed the connection unexpectedly (%v)", err)
 	}
-	return st, nil
+	return nil
 }
 
 // printRows prints a result as psql does: unaligned (-A) with the field separator, or aligned;
