@@ -28,6 +28,10 @@ type Options struct {
 	// folder per release (v1.9.4/...): every installer then carries Harbor's real install.sh,
 	// prepare and common.sh over the fake ones (installer.OverlayReal).
 	RealInstallers string
+	// HarborReal is Harbor's real files (../shared/harbor-real); the default is harborreal.Root().
+	// 2.x releases need it: their prepare image carries the real migration templates and their
+	// installers the real install.sh, prepare, common.sh and harbor.yml.tmpl.
+	HarborReal string
 }
 
 // DefaultCacheDir is $BUNDLE_FAKEHARBOR_CACHE, else <user cache dir>/bundle-fakeharbor.
@@ -128,6 +132,19 @@ func (b *Builder) buildRelease(r *release.Release) ([]ImageRef, error) {
 	for _, img := range r.Images {
 		specs = append(specs, imageLayerSpec(r, img, b.opts.Size))
 	}
+	migrationsAt := -1 // index in specs of the 2.x prepare's migrations layer
+	if r.Is2x() {
+		root, err := b.harborRealRoot()
+		if err != nil {
+			return nil, err
+		}
+		m, err := migrationsLayerSpec(root, r)
+		if err != nil {
+			return nil, err
+		}
+		migrationsAt = len(specs)
+		specs = append(specs, m)
+	}
 	layers := make([]*fileLayer, len(specs))
 	errs := make([]error, len(specs))
 	sem := make(chan struct{}, 2)
@@ -149,7 +166,11 @@ func (b *Builder) buildRelease(r *release.Release) ([]ImageRef, error) {
 	}
 	var refs []ImageRef
 	for i, info := range r.Images {
-		img, err := assemble(r, info, layers[0], layers[1], layers[2+i])
+		var migrations *fileLayer
+		if info.Role == release.Prepare && migrationsAt >= 0 {
+			migrations = layers[migrationsAt]
+		}
+		img, err := assemble(r, info, layers[0], layers[1], layers[2+i], migrations)
 		if err != nil {
 			return nil, fmt.Errorf("assembling %s: %w", info.Ref(), err)
 		}

@@ -207,6 +207,13 @@ func addFile(tw *tar.Writer, name, src string) error {
 // installerFiles are a release's installer files, with Harbor's real scripts over the fake
 // ones when Options.RealInstallers says where they are.
 func (b *Builder) installerFiles(version string) ([]installer.File, error) {
+	if r, err := release.Get(version); err == nil && r.Is2x() {
+		root, err := b.harborRealRoot()
+		if err != nil {
+			return nil, err
+		}
+		return installer.Files2x(root, r)
+	}
 	files, err := installer.Files(version)
 	if err != nil || b.opts.RealInstallers == "" {
 		return files, err

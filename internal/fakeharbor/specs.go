@@ -30,6 +30,7 @@ var roleWeights = map[string]float64{
 	"db": 3, "migrator": 3, "clair": 3, "core": 2, "prepare": 2, "chartmuseum": 2, "registry": 1.5,
 	"jobservice": 1.5, "notary-server": 1.5, "notary-signer": 1.5, "portal": 1, "registryctl": 1,
 	"redis": 1, "clair-adapter": 1, "adminserver": 1, "proxy": 0.7, "log": 0.7,
+	"trivy-adapter": 2, "exporter": 1, "valkey": 1,
 }
 
 var exposedPorts = map[string][]string{
@@ -37,6 +38,7 @@ var exposedPorts = map[string][]string{
 	"registry": {"5000", "5001"}, "db": {"5432"}, "redis": {"6379"}, "proxy": {"8080", "8443"},
 	"log": {"10514"}, "notary-server": {"4443"}, "notary-signer": {"7899"}, "clair": {"6060", "6061"},
 	"clair-adapter": {"8080"}, "chartmuseum": {"9999"}, "adminserver": {"8080"},
+	"trivy-adapter": {"8080"}, "exporter": {"8080"}, "valkey": {"6379"},
 }
 
 const photonOSRelease = `NAME="VMware Photon OS"
@@ -112,7 +114,7 @@ func imageLayerSpec(r *release.Release, img release.Image, size Size) *layerSpec
 			entry{Path: "var/lib/postgresql", Mode: 0o755, UID: 999, GID: 999, Dir: true},
 			// `docker exec harbor-db psql ...` (bundle's dirty-database check): harbord run as psql.
 			entry{Path: "usr/bin/psql", Link: "/harbor/harbord"})
-	case "redis":
+	case "redis", "valkey":
 		s.Entries = append(s.Entries, entry{Path: "var/lib/redis", Mode: 0o755, UID: 999, GID: 999, Dir: true})
 	case "registry":
 		s.Entries = append(s.Entries, entry{Path: "storage", Mode: 0o755, UID: 10000, GID: 10000, Dir: true})
@@ -177,15 +179,20 @@ func hash64(s string) uint64 {
 	return h
 }
 
-// assemble makes the image: base, binary and own layer, and a config as the real image's
-// (entrypoint, user, healthcheck, ports) with a fixed creation time.
-func assemble(r *release.Release, info release.Image, base, bin, own *fileLayer) (v1.Image, error) {
+// assemble makes the image: base, binary and own layer (and the 2.x prepare's migrations
+// layer), and a config as the real image's (entrypoint, user, healthcheck, ports) with a fixed
+// creation time.
+func assemble(r *release.Release, info release.Image, base, bin, own, migrations *fileLayer) (v1.Image, error) {
 	hist := func(by string) v1.History { return v1.History{Created: v1.Time{Time: epoch}, CreatedBy: by} }
-	img, err := mutate.Append(empty.Image,
-		mutate.Addendum{Layer: base, History: hist("/bin/sh -c #(nop) ADD file:photon-rootfs in / ")},
-		mutate.Addendum{Layer: bin, History: hist("/bin/sh -c #(nop) COPY file:harbord in /harbor/harbord ")},
-		mutate.Addendum{Layer: own, History: hist("/bin/sh -c #(nop) COPY dir:" + info.Role + " in /etc/" + info.Role + " ")},
-	)
+	adds := []mutate.Addendum{
+		{Layer: base, History: hist("/bin/sh -c #(nop) ADD file:photon-rootfs in / ")},
+		{Layer: bin, History: hist("/bin/sh -c #(nop) COPY file:harbord in /harbor/harbord ")},
+		{Layer: own, History: hist("/bin/sh -c #(nop) COPY dir:" + info.Role + " in /etc/" + info.Role + " ")},
+	}
+	if migrations != nil {
+		adds = append(adds, mutate.Addendum{Layer: migrations, History: hist("/bin/sh -c #(nop) COPY dir:migrations in " + prepareWorkDir + "/migrations ")})
+	}
+	img, err := mutate.Append(empty.Image, adds...)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +208,9 @@ func assemble(r *release.Release, info release.Image, base, bin, own *fileLayer)
 
 func imageConfig(r *release.Release, info release.Image) v1.Config {
 	c := v1.Config{
-		Entrypoint: []string{"/harbor/harbord", info.Role},
+		// harbor-db's ENTRYPOINT carries the old and new PostgreSQL majors (releases.tsv
+		// db_entrypoint_args), which the db role reads as the real docker-entrypoint.sh reads $1 $2.
+		Entrypoint: entrypoint(r, info),
 		Env: []string{
 			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 			"HARBOR_VERSION=" + r.Version,
@@ -218,6 +227,9 @@ func imageConfig(r *release.Release, info release.Image) v1.Config {
 			Interval: 2 * time.Second, Timeout: 2 * time.Second, Retries: 3, StartPeriod: time.Second,
 		}
 	}
+	if info.Role == "prepare" && r.Is2x() {
+		c.WorkingDir = prepareWorkDir
+	}
 	if ports := exposedPorts[info.Role]; len(ports) > 0 {
 		c.ExposedPorts = map[string]struct{}{}
 		for _, p := range ports {
@@ -225,4 +237,12 @@ func imageConfig(r *release.Release, info release.Image) v1.Config {
 		}
 	}
 	return c
+}
+
+func entrypoint(r *release.Release, info release.Image) []string {
+	ep := []string{"/harbor/harbord", info.Role}
+	if info.Role == "db" {
+		ep = append(ep, r.DBArgs...)
+	}
+	return ep
 }

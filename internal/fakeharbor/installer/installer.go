@@ -26,6 +26,9 @@ func Files(version string) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if rel.Is2x() {
+		return nil, fmt.Errorf("the fake has no installer scripts of its own for %s: 2.x installers carry Harbor's real files (Files2x)", rel.Version)
+	}
 	license := File{Name: "LICENSE", Mode: 0o644, Data: []byte(licenseText)}
 	if rel.ConfigVersion == "" { // 1.7: harbor.cfg, prepare on the host
 		return []File{
