@@ -37,12 +37,6 @@ const dbContainer = "harbor-db"
 var schemaQuery = []string{"psql", "-U", "postgres", "-d", "registry", "-t", "-A", "-F", "|",
 	"-c", "SELECT version, dirty FROM schema_migrations"}
 
-// execer is the part of an Engine that can run a command in a running container; the docker
-// engine has it.
-type execer interface {
-	Exec(ctx context.Context, container string, args ...string) (string, error)
-}
-
 // DefaultDBChecker asks the running harbor-db for its schema_migrations row.
 func DefaultDBChecker(eng Engine) DBChecker { return schemaChecker{eng} }
 
@@ -54,11 +48,7 @@ func (c schemaChecker) CheckDB(ctx context.Context, in *Install) error {
 	if !dbRunning(in) {
 		return &DBNotCheckedError{Reason: dbContainer + " is not running (Harbor is stopped)"}
 	}
-	ex, ok := c.eng.(execer)
-	if !ok {
-		return &DBNotCheckedError{Reason: "this engine cannot run psql in " + dbContainer}
-	}
-	out, err := ex.Exec(ctx, dbContainer, schemaQuery...)
+	out, err := c.eng.Exec(ctx, dbContainer, schemaQuery...)
 	if err != nil {
 		return &DBNotCheckedError{Reason: fmt.Sprintf("psql in %s failed: %v", dbContainer, err)}
 	}

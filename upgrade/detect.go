@@ -27,7 +27,7 @@ type Install struct {
 	// Legacy is set for 1.7 and older: harbor.cfg instead of harbor.yml.
 	Legacy     bool     `json:"legacy,omitempty"`
 	Running    bool     `json:"running"`
-	Components []string `json:"components"` // optional components in use: notary, clair, chartmuseum
+	Components []string `json:"components"` // optional components in use: notary, clair, chartmuseum, trivy
 	DataVolume string   `json:"data_volume"`
 	HTTPPort   int      `json:"http_port"`
 	HTTPSPort  int      `json:"https_port,omitempty"`
@@ -210,7 +210,8 @@ type composeFile struct {
 var componentOfService = map[string]string{
 	"notary-server": harbor.Notary, "notary-signer": harbor.Notary,
 	"clair": harbor.Clair, "clair-adapter": harbor.Clair,
-	"chartmuseum": harbor.Chartmuseum,
+	"chartmuseum":   harbor.Chartmuseum,
+	"trivy-adapter": harbor.Trivy, // 2.x; its --with-trivy must be carried to the new install.sh
 }
 
 func (in *Install) readCompose() error {
@@ -233,7 +234,7 @@ func (in *Install) readCompose() error {
 		}
 	}
 	sort.Strings(in.Images)
-	for _, c := range []string{harbor.Notary, harbor.Clair, harbor.Chartmuseum} {
+	for _, c := range []string{harbor.Notary, harbor.Clair, harbor.Chartmuseum, harbor.Trivy} {
 		if comps[c] {
 			in.Components = append(in.Components, c)
 		}

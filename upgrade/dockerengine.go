@@ -93,7 +93,7 @@ func (e *dockerEngine) Logs(ctx context.Context, container string, tail int) (st
 	return e.r.Logs(ctx, container, t)
 }
 
-// Exec runs a command in a running container and returns its stdout (see dbcheck.go's execer).
+// Exec runs a command in a running container and returns its stdout.
 func (e *dockerEngine) Exec(ctx context.Context, container string, args ...string) (string, error) {
 	return e.r.Exec(ctx, container, args...)
 }

@@ -25,6 +25,9 @@ type Engine interface {
 	Run(ctx context.Context, spec RunSpec) error
 	// Compose runs docker-compose with args in dir.
 	Compose(ctx context.Context, dir string, args ...string) error
+	// Exec runs a command in a running container (`docker exec`) and returns its stdout: psql
+	// in harbor-db reads the schema state and the projects and repositories counts.
+	Exec(ctx context.Context, container string, args ...string) (string, error)
 	// Logs returns the last lines a container wrote.
 	Logs(ctx context.Context, container string, tail int) (string, error)
 }

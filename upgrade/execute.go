@@ -21,6 +21,10 @@ type Result struct {
 	Took       time.Duration `json:"took_ns"`
 	Error      string        `json:"error,omitempty"`
 	RollbackOf string        `json:"rollback_of,omitempty"`
+	// CountsBefore and CountsAfter are the projects and repositories of the old and the new
+	// Harbor (see Journal).
+	CountsBefore *DataCounts `json:"counts_before,omitempty"`
+	CountsAfter  *DataCounts `json:"counts_after,omitempty"`
 }
 
 // FailedError is an upgrade that failed after changing the host. RolledBack says whether the
@@ -165,5 +169,5 @@ func (u *Upgrade) result(start time.Time) *Result {
 	j := u.journal
 	return &Result{ID: j.ID, From: j.From, To: j.To, State: j.State, BackupDir: j.Dir(),
 		Log: filepath.Join(j.Dir(), LogName), Steps: j.Steps, Rollback: j.Rollback,
-		Took: time.Since(start), Error: j.Error}
+		Took: time.Since(start), Error: j.Error, CountsBefore: j.CountsBefore, CountsAfter: j.CountsAfter}
 }

@@ -31,8 +31,40 @@ type healthWait struct {
 func (u *Upgrade) health(ctx context.Context) error {
 	j := u.journal
 	in := &Install{Dir: j.InstallDir, DataVolume: j.DataVolume, HTTPPort: j.HTTPPort, HTTPSPort: j.HTTPSPort}
-	return healthWait{eng: u.o.Engine, db: coreLogChecker{u.o.Engine}, install: in, version: j.To,
+	err := healthWait{eng: u.o.Engine, db: coreLogChecker{u.o.Engine}, install: in, version: j.To,
 		timeout: u.o.HealthTimeout, interval: u.o.HealthInterval, out: u.o.Out}.run(ctx)
+	if err != nil {
+		return err
+	}
+	return u.checkCounts(ctx)
+}
+
+// checkCounts reads the projects and repositories from the new harbor-db and compares them
+// with those journaled before the stop: a healthy Harbor on an empty (or another) database is
+// the failure this catches. Without counts from before it only logs what it finds.
+func (u *Upgrade) checkCounts(ctx context.Context) error {
+	j := u.journal
+	after, err := readCounts(ctx, u.o.Engine)
+	if err != nil {
+		if j.CountsBefore == nil {
+			fmt.Fprintf(u.log, "counts after the upgrade: %v (nothing to compare with: %s)\n", err, j.CountsUnknown)
+			return nil
+		}
+		return fmt.Errorf("cannot read the new Harbor's projects and repositories to compare with the %s before: %w", j.CountsBefore, err)
+	}
+	j.CountsAfter = after
+	if err := j.Save(); err != nil {
+		return err
+	}
+	if j.CountsBefore == nil {
+		fmt.Fprintf(u.o.Out, "    new Harbor has %s (not compared: %s)\n", after, j.CountsUnknown)
+		return nil
+	}
+	if err := compareCounts(j.CountsBefore, after); err != nil {
+		return err
+	}
+	fmt.Fprintf(u.o.Out, "    new Harbor has %s (before: %s)\n", after, j.CountsBefore)
+	return nil
 }
 
 // run polls until every container of the install is running and healthy and /api/systeminfo

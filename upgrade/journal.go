@@ -68,6 +68,12 @@ type Journal struct {
 	OldInstallFlags []string `json:"old_install_flags"`
 	// OldImages are the images the old install runs; a rollback needs them.
 	OldImages []string `json:"old_images"`
+	// CountsBefore are the projects and repositories the old Harbor's database held just
+	// before the stop; nil with CountsUnknown saying why they could not be read (Harbor was
+	// stopped). CountsAfter are the new Harbor's once healthy: fewer is a failed upgrade.
+	CountsBefore  *DataCounts `json:"counts_before,omitempty"`
+	CountsUnknown string      `json:"counts_unknown,omitempty"`
+	CountsAfter   *DataCounts `json:"counts_after,omitempty"`
 
 	Backup   BackupRecord `json:"backup"`
 	Steps    []StepRecord `json:"steps"`

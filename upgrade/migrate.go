@@ -198,7 +198,7 @@ func (u *Upgrade) runMigrator(ctx context.Context, input string) ([]byte, error)
 	if err := os.WriteFile(out, nil, 0o600); err != nil {
 		return nil, err
 	}
-	spec, err := migratorSpec(u.manifest.Migration, input, outDir)
+	spec, err := migratorSpec(u.manifest.Migration, input, outDir, u.targetConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +211,7 @@ func (u *Upgrade) runMigrator(ctx context.Context, input string) ([]byte, error)
 }
 
 // migratorSpec is the container that migrates input, its result going to outDir/harbor.yml.
-func migratorSpec(mig payload.Migration, input, outDir string) (RunSpec, error) {
+func migratorSpec(mig payload.Migration, input, outDir, target string) (RunSpec, error) {
 	spec := RunSpec{Image: mig.Image, Network: "none", Env: []string{"SKIP_CONFIRM=y"}, Stdin: strings.NewReader("y\n")}
 	switch mig.Method {
 	case harbor.MethodMigrator, "":
@@ -221,9 +221,20 @@ func migratorSpec(mig payload.Migration, input, outDir string) (RunSpec, error) 
 		}
 		spec.Mounts = []Mount{{Host: input, Container: migratorInput}, {Host: outDir, Container: migratorOutDir}}
 	case harbor.MethodPrepare:
-		// 2.x: prepare resolves host paths under /hostfs when it exists.
-		spec.Args = append(append([]string(nil), mig.Args...), "-i", input, "-o", filepath.Join(outDir, "harbor.yml"))
-		spec.Mounts = []Mount{{Host: filepath.Dir(input), Container: "/hostfs" + filepath.Dir(input)}, {Host: outDir, Container: "/hostfs" + outDir}}
+		// 2.x, as Harbor's upgrade guide runs it: `docker run -it --rm -v /:/hostfs
+		// goharbor/prepare:vX migrate -i ${path to harbor.yml}`. Its get_realpath resolves
+		// every -i/-o path under /hostfs when that exists, so both are host paths. -t is the
+		// catalog's config_version, which is also the release's default: said explicitly so
+		// that the `_version` read back afterwards is the one asked for.
+		spec.Args = append([]string(nil), mig.Args...)
+		if len(spec.Args) == 0 {
+			spec.Args = []string{"migrate"}
+		}
+		spec.Args = append(spec.Args, "-i", input, "-o", filepath.Join(outDir, "harbor.yml"))
+		if target != "" {
+			spec.Args = append(spec.Args, "-t", target)
+		}
+		spec.Mounts = []Mount{{Host: "/", Container: "/hostfs"}}
 	default:
 		return RunSpec{}, fmt.Errorf("unknown migration method %q in the bundle", mig.Method)
 	}

@@ -340,36 +340,38 @@ func TestMigratorSpecOutputFileExists(t *testing.T) {
 }
 
 // realPrepareMigrateRun runs Harbor's real `prepare migrate` of release (harborreal) for a
-// `docker run goharbor/prepare:<release> migrate -i IN -o OUT`, checking that both paths are
-// visible under /hostfs, where the real program resolves them.
+// `docker run --network none -v /:/hostfs goharbor/prepare:<release> migrate -i IN -o OUT -t
+// TARGET`, as Harbor's upgrade guide runs it: the host's root at /hostfs, where the real
+// program's get_realpath resolves the host paths -i and -o.
 func realPrepareMigrateRun(t *testing.T, release string) func(RunSpec) error {
 	return func(s RunSpec) error {
 		if len(s.Args) < 5 || s.Args[0] != "migrate" {
 			return fmt.Errorf("prepare run as %v", s.Args)
 		}
-		var in, out string
+		var in, out, target string
 		for i := 1; i+1 < len(s.Args); i++ {
 			switch s.Args[i] {
 			case "-i":
 				in = s.Args[i+1]
 			case "-o":
 				out = s.Args[i+1]
+			case "-t":
+				target = s.Args[i+1]
 			}
 		}
+		if len(s.Mounts) != 1 || s.Mounts[0] != (Mount{Host: "/", Container: "/hostfs"}) || s.Network != "none" {
+			return fmt.Errorf("prepare run with mounts %+v, network %q; want -v /:/hostfs --network none", s.Mounts, s.Network)
+		}
 		for _, p := range []string{in, out} {
-			visible := false
-			for _, m := range s.Mounts {
-				visible = visible || m.Container == "/hostfs"+m.Host && strings.HasPrefix(p, m.Host+"/")
-			}
-			if !visible {
-				return fmt.Errorf("%s is not mounted under /hostfs: %+v", p, s.Mounts)
+			if !filepath.IsAbs(p) {
+				return fmt.Errorf("%q is not a host path", p)
 			}
 		}
 		input, err := os.ReadFile(in)
 		if err != nil {
 			return err
 		}
-		res, err := harborreal.RunPrepareMigrate(context.Background(), release, input, "")
+		res, err := harborreal.RunPrepareMigrate(context.Background(), release, input, target)
 		if err != nil {
 			t.Fatalf("running the real prepare migrate: %v", err)
 		}

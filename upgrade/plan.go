@@ -3,6 +3,7 @@ package upgrade
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/harborbundle/bundle/harbor"
 	"github.com/harborbundle/bundle/progress"
 	"io"
 	"strings"
@@ -33,6 +34,15 @@ type Plan struct {
 	ConfigVersion string `json:"config_version,omitempty"`
 	// InstallFiles are the files harbor.yml names inside the install dir, carried into the new one.
 	InstallFiles []InstallFile `json:"install_files,omitempty"`
+	// Postgres says what the new harbor-db does with the data found ("PostgreSQL 13 -> 14
+	// (pg_upgrade at first start; ...)").
+	Postgres string `json:"postgres,omitempty"`
+	// Drops are the components in use the target no longer has, and what each loses.
+	Drops []harbor.Drop `json:"drops,omitempty"`
+	// Counts are the projects and repositories of the old Harbor, to be found again in the new
+	// one; nil with CountsUnknown saying why they could not be read.
+	Counts        *DataCounts `json:"counts,omitempty"`
+	CountsUnknown string      `json:"counts_unknown,omitempty"`
 }
 
 // PlanStep is one step as the plan explains it.
@@ -88,6 +98,17 @@ func (p *Plan) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  install dir   %s (found from %s; Harbor %s)\n", in.Dir, in.DirFrom, state)
 	fmt.Fprintf(&b, "  data volume   %s\n", in.DataVolume)
 	fmt.Fprintf(&b, "  components    %s\n", componentsText(in.Components, p.InstallFlags))
+	if p.Postgres != "" {
+		fmt.Fprintf(&b, "  database      %s\n", p.Postgres)
+	}
+	if p.Counts != nil {
+		fmt.Fprintf(&b, "  data          %s (the new Harbor must show at least as many, else it rolls back)\n", p.Counts)
+	} else if p.CountsUnknown != "" {
+		fmt.Fprintf(&b, "  data          projects and repositories unknown: %s\n", p.CountsUnknown)
+	}
+	for _, d := range p.Drops {
+		fmt.Fprintf(&b, "  drops         %s: %s\n", d.Component, d.Lost)
+	}
 	fmt.Fprintf(&b, "  backup        under %s: needs %s, %s free\n", p.BackupDir, progress.HumanBytes(p.BackupBytes), progress.HumanBytes(p.BackupFree))
 	fmt.Fprintf(&b, "  images        %d to load (%s uncompressed), %d already present\n", len(p.ImagesToLoad), progress.HumanBytes(p.ImageBytes), len(p.ImagesLoaded))
 	fmt.Fprintf(&b, "  bundle        %s (manifest sha256 %s)\n", p.Bundle.Path, short(p.Bundle.ManifestSHA256))

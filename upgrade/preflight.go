@@ -7,6 +7,7 @@ import (
 	"github.com/harborbundle/bundle/progress"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -64,6 +65,14 @@ type facts struct {
 	busyPorts       []int
 	openJournal     *Journal
 	backupDir       string
+	// postgres is the plan's line for what the new harbor-db does with the data found in
+	// data_volume/database; postgresErr why it must not start on it (see postgresStep).
+	postgres    string
+	postgresErr error
+	// drops are the optional components in use that the target no longer has; dropsAllowed
+	// what --drop-components names.
+	drops        []harbor.Drop
+	dropsAllowed []string
 }
 
 // evaluate decides every check from the facts; all of them, so one run names every problem.
@@ -88,6 +97,8 @@ func evaluate(f *facts) []Check {
 	add("backup place", backupPlaceErr(f.in, f.backupDir), "outside the install dir and the trees it backs up")
 	add("backup space", spaceErr("the backup", f.backupNeed, f.backupFree, f.backupErr, "--backup-dir"), fmt.Sprintf("needs %s, %s free", progress.HumanBytes(f.backupNeed), progress.HumanBytes(f.backupFree)))
 	add("image space", spaceErr("the images", f.imagesNeed, f.imagesFree, f.imagesErr, "docker's root dir"), fmt.Sprintf("needs %s, %s free", progress.HumanBytes(f.imagesNeed), progress.HumanBytes(f.imagesFree)))
+	add("database data", f.postgresCheck(), f.postgres)
+	add("dropped components", dropsErr(f.drops, f.dropsAllowed), dropsText(f.drops))
 	add("harbor.yml", f.configErr, "parses and has every key the migrator needs")
 	add("harbor.yml files", f.installFilesErr, installFilesText(f.installFiles))
 	var oldErr error
@@ -114,6 +125,14 @@ func evaluate(f *facts) []Check {
 	}
 	add("journal", jErr, "no unfinished upgrade")
 	return cs
+}
+
+// postgresCheck: a facts value that never looked at the data is a failure, not a pass.
+func (f *facts) postgresCheck() error {
+	if f.postgres == "" && f.postgresErr == nil {
+		return errors.New("the PostgreSQL data in data_volume/database was not checked")
+	}
+	return f.postgresErr
 }
 
 // pathErr allows exactly the versions the bundle says it upgrades from.
@@ -234,8 +253,15 @@ func flagsFor(components []string) []string {
 
 // chooseComponents: the install's own by default, else the explicit list; either must be what
 // the bundle carries and what the new install.sh accepts.
-func chooseComponents(in *Install, m *payload.Manifest, want []string) ([]string, error) {
-	comps := in.Components
+// The components the target drops are left out (the "dropped components" check asks for the
+// administrator's consent), and a flag the target's install.sh refuses is never passed.
+func chooseComponents(in *Install, m *payload.Manifest, target *harbor.Release, want []string) ([]string, error) {
+	var comps []string
+	for _, c := range in.Components {
+		if target == nil || slices.Contains(target.Components(), c) {
+			comps = append(comps, c)
+		}
+	}
 	if len(want) > 0 {
 		comps = nil
 		for _, c := range want {
@@ -263,6 +289,9 @@ func chooseComponents(in *Install, m *payload.Manifest, want []string) ([]string
 		flags[f] = true
 	}
 	for _, f := range flagsFor(comps) {
+		if target != nil && slices.Contains(target.RefusedFlags, f) {
+			return comps, fmt.Errorf("install.sh of %s refuses %s", m.Release, f)
+		}
 		if !flags[f] {
 			return comps, fmt.Errorf("install.sh of %s does not accept %s", m.Release, f)
 		}
@@ -311,9 +340,14 @@ func installFilesText(files []InstallFile) string {
 }
 
 // gatherFacts measures everything preflight decides on. It changes nothing.
-func gatherFacts(ctx context.Context, o *Options, in *Install, m *payload.Manifest, targetConfig string) *facts {
-	f := &facts{in: in, manifest: m, euid: os.Geteuid(), backupDir: o.BackupDir}
-	f.components, f.componentsErr = chooseComponents(in, m, o.Components)
+func gatherFacts(ctx context.Context, o *Options, in *Install, m *payload.Manifest, target *harbor.Release, targetConfig string) *facts {
+	f := &facts{in: in, manifest: m, euid: os.Geteuid(), backupDir: o.BackupDir, dropsAllowed: o.DropComponents}
+	f.drops, f.componentsErr = droppedInUse(o.Catalog, in, target)
+	if f.componentsErr == nil {
+		f.components, f.componentsErr = chooseComponents(in, m, target, o.Components)
+	}
+	majors, err := pgClusters(in.DataVolume)
+	f.postgres, f.postgresErr = postgresStep(majors, err, target, o.Catalog)
 	f.docker, f.dockerErr = o.Engine.Version(ctx)
 	f.compose, f.composeErr = o.Engine.ComposeVersion(ctx)
 

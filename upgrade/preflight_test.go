@@ -29,7 +29,8 @@ func goodFacts() *facts {
 		HTTPPort: 80, Components: []string{"clair"}, Running: true, Images: []string{"goharbor/harbor-core:v1.9.4"}}
 	return &facts{in: in, manifest: manifest110(), components: []string{"clair"},
 		docker: "20.10.24+dfsg1", compose: "1.29.2", euid: 0,
-		backupNeed: 20 << 20, backupFree: 10 << 30, imagesNeed: 1 << 30, imagesFree: 10 << 30}
+		backupNeed: 20 << 20, backupFree: 10 << 30, imagesNeed: 1 << 30, imagesFree: 10 << 30,
+		postgres: "PostgreSQL 9.6 (database, kept as it is)"}
 }
 
 func failedNames(cs []Check) []string {
@@ -116,14 +117,14 @@ func TestChooseComponents(t *testing.T) {
 	m := manifest110()
 	m.Components = []string{"core", "clair"}
 	in := &Install{Components: []string{"clair"}}
-	if c, err := chooseComponents(in, m, nil); err != nil || len(c) != 1 {
+	if c, err := chooseComponents(in, m, nil, nil); err != nil || len(c) != 1 {
 		t.Errorf("default: %v %v", c, err)
 	}
 	in.Components = []string{"clair", "notary"}
-	if _, err := chooseComponents(in, m, nil); err == nil || !strings.Contains(err.Error(), "--components clair,notary") {
+	if _, err := chooseComponents(in, m, nil, nil); err == nil || !strings.Contains(err.Error(), "--components clair,notary") {
 		t.Errorf("bundle lacks notary: %v", err)
 	}
-	if c, err := chooseComponents(in, m, []string{"none"}); err != nil || len(c) != 0 {
+	if c, err := chooseComponents(in, m, nil, []string{"none"}); err != nil || len(c) != 0 {
 		t.Errorf("none: %v %v", c, err)
 	}
 }

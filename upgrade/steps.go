@@ -23,12 +23,37 @@ func (u *Upgrade) stop(ctx context.Context) error {
 	if u.journal.Backup.Trees["harbor"].Complete {
 		return nil // the install dir is in the backup already: stopped long ago
 	}
+	if err := u.recordCounts(ctx); err != nil {
+		return err
+	}
 	if _, err := os.Stat(filepath.Join(dir, "docker-compose.yml")); err == nil {
 		if err := u.o.Engine.Compose(ctx, dir, "down"); err != nil {
 			return fmt.Errorf("stopping Harbor: %w", err)
 		}
 	}
 	return ensureStopped(ctx, u.o.Engine, dir)
+}
+
+// recordCounts journals the old Harbor's projects and repositories just before the stop (once:
+// a resumed stop may find Harbor half down). When they cannot be read now, the plan's reading
+// stands; when neither could, the journal says why and the check after health only logs.
+func (u *Upgrade) recordCounts(ctx context.Context) error {
+	j := u.journal
+	if j.CountsBefore != nil || j.CountsUnknown != "" {
+		return nil
+	}
+	in := &Install{Dir: j.InstallDir}
+	if cs, err := u.o.Engine.Containers(ctx, LabelWorkingDir+"="+j.InstallDir); err == nil {
+		in.Containers = cs
+	}
+	c, why := countsBefore(ctx, u.o.Engine, in)
+	if c == nil && u.plan != nil && u.plan.Counts != nil {
+		c, why = u.plan.Counts, ""
+		fmt.Fprintf(u.log, "counts: cannot read them again before the stop; the plan's stand\n")
+	}
+	j.CountsBefore, j.CountsUnknown = c, why
+	fmt.Fprintf(u.log, "before the stop: %s %s\n", c, why)
+	return j.Save()
 }
 
 // ensureStopped fails when a container of the install in dir still runs.

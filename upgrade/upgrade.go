@@ -40,7 +40,14 @@ type Options struct {
 	HarborDir string // --harbor-dir; default: from running containers, else ./harbor
 	BackupDir string // --backup-dir; default DefaultBackupDir
 	// Components overrides the optional components (default: what the install uses).
-	Components    []string
+	Components []string
+	// DropComponents (--drop-components) names the optional components in use that the target
+	// no longer has (clair at 2.2, chartmuseum at 2.8, notary at 2.9): the administrator's
+	// consent to lose what the plan says they hold. Without it such an upgrade is refused.
+	DropComponents []string
+	// Catalog holds what bundle knows of each release (postgres step, drops, refused flags,
+	// compose needs); default harbor.DefaultCatalog.
+	Catalog       *harbor.Catalog
 	HealthTimeout time.Duration // default DefaultHealthTimeout
 	// HealthInterval is the pause between health polls; default 2s.
 	HealthInterval time.Duration
@@ -118,11 +125,14 @@ type Upgrade struct {
 	manifest *payload.Manifest
 	// targetConfig is the `_version` harbor.yml must have after migration.
 	targetConfig string
-	needed       []payload.Image
-	components   []string // of the new install
-	journal      *Journal
-	lock         *Lock
-	log          *runLog
+	// target is the catalog's entry of the bundle's release; nil when the catalog lacks it
+	// (a bundle built with a --catalog file this binary does not have).
+	target     *harbor.Release
+	needed     []payload.Image
+	components []string // of the new install
+	journal    *Journal
+	lock       *Lock
+	log        *runLog
 	// beforeStep, when set (tests only), runs after a step is journaled as started.
 	beforeStep func(step string)
 }
@@ -191,9 +201,23 @@ func (u *Upgrade) takeLock() error {
 	return err
 }
 
-// loadTargetConfig reads the `_version` of the harbor.yml the bundle's installer ships: what
-// a migrated harbor.yml must say.
+// loadTargetConfig finds the `_version` a migrated harbor.yml must say: the catalog's
+// config_version of the release (the `-t` default of its `prepare migrate`, the 1.x migrator's
+// target), else the `_version` of the harbor.yml(.tmpl) the bundle's installer ships. The
+// catalog comes first because the shipped file can lag behind: 2.1.x ships a harbor.yml.tmpl
+// saying 2.0.0 while its prepare migrates to 2.1.0.
 func (u *Upgrade) loadTargetConfig() error {
+	if u.o.Catalog == nil {
+		cat, err := harbor.DefaultCatalog()
+		if err != nil {
+			return err
+		}
+		u.o.Catalog = cat
+	}
+	if r, err := u.o.Catalog.Get(u.manifest.Release); err == nil {
+		u.target, u.targetConfig = r, r.ConfigVersion
+		return nil
+	}
 	for _, name := range []string{"installer/harbor.yml", "installer/harbor.yml.tmpl"} {
 		r, err := u.o.Bundle.OpenEntry(name)
 		if err != nil {
@@ -211,16 +235,7 @@ func (u *Upgrade) loadTargetConfig() error {
 		u.targetConfig = c.ConfigVersion()
 		return nil
 	}
-	cat, err := harbor.DefaultCatalog()
-	if err != nil {
-		return err
-	}
-	r, err := cat.Get(u.manifest.Release)
-	if err != nil {
-		return &BundleError{fmt.Errorf("the bundle ships no harbor.yml and %s is not in the catalog", u.manifest.Release)}
-	}
-	u.targetConfig = r.ConfigVersion
-	return nil
+	return &BundleError{fmt.Errorf("the bundle ships no harbor.yml and %s is not in the catalog", u.manifest.Release)}
 }
 
 func (u *Upgrade) prepareFresh(ctx context.Context, lockErr error) error {
@@ -236,7 +251,7 @@ func (u *Upgrade) prepareFresh(ctx context.Context, lockErr error) error {
 	if err := pathErr(in.Version, u.manifest); errors.As(err, &already) {
 		return err
 	}
-	f := gatherFacts(ctx, &u.o, in, u.manifest, u.targetConfig)
+	f := gatherFacts(ctx, &u.o, in, u.manifest, u.target, u.targetConfig)
 	f.lockErr = lockErr
 	u.needed = neededImages(u.manifest, f.components)
 	toLoad, present, bytes := u.imagesToLoad(ctx)
@@ -254,6 +269,8 @@ func (u *Upgrade) prepareFresh(ctx context.Context, lockErr error) error {
 		Rollback: !u.o.NoRollback, ConfigVersion: u.targetConfig, InstallFiles: f.installFiles,
 	}
 	u.components = f.components
+	u.plan.Postgres, u.plan.Drops = f.postgres, f.drops
+	u.plan.Counts, u.plan.CountsUnknown = countsBefore(ctx, u.o.Engine, in)
 	u.plan.Notes = notes(in, u.manifest.Release)
 	u.plan.Steps = planSteps(u.plan, u.manifest.Migration.Image)
 	if failed := u.plan.Failed(); len(failed) > 0 {
