@@ -58,6 +58,7 @@ type upgradeFlags struct {
 	harborDir                              string // default: from running containers, else ./harbor
 	backupDir                              string
 	components                             string // comma list; default: what the install uses
+	dropComponents                         string // comma list: consent to lose what the target drops
 	healthTimeout                          time.Duration
 	key                                    string
 }
@@ -68,7 +69,8 @@ func (f *upgradeFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fs.StringVar(&f.harborDir, "harbor-dir", "", "Harbor install dir (default: from the running containers, else ./harbor)")
 	fs.StringVar(&f.backupDir, "backup-dir", upgrade.DefaultBackupDir, "where backups, the journal and the log go")
-	fs.StringVar(&f.components, "components", "", "optional components for the new install: notary,clair,chartmuseum or none (default: what the install uses)")
+	fs.StringVar(&f.components, "components", "", "optional components for the new install: notary,clair,chartmuseum,trivy or none (default: what the install uses)")
+	fs.StringVar(&f.dropComponents, "drop-components", "", "optional components in use that the new release no longer has (clair from 2.2, chartmuseum from 2.8, notary from 2.9), comma list: consent to lose what the plan says they hold")
 	fs.DurationVar(&f.healthTimeout, "health-timeout", upgrade.DefaultHealthTimeout, "how long to wait for Harbor to be healthy (the first start after 1.8 syncs quotas)")
 	fs.BoolVar(&f.noRollback, "no-rollback", false, "on failure, leave the host as it is instead of rolling back")
 	fs.BoolVar(&f.resume, "resume", false, "finish an upgrade that was interrupted, from its journal")
@@ -89,7 +91,7 @@ func (f *upgradeFlags) options(a *app, b *selfextract.Bundle, jsonOut bool) (upg
 		Bundle: pr,
 		BundleRef: upgrade.BundleRef{Path: b.Path, Release: pr.Manifest().Release,
 			ManifestSHA256: hex.EncodeToString(b.Trailer.ManifestSHA256[:])},
-		HarborDir: f.harborDir, BackupDir: f.backupDir, Components: comps,
+		HarborDir: f.harborDir, BackupDir: f.backupDir, Components: comps, DropComponents: splitList(f.dropComponents),
 		HealthTimeout: f.healthTimeout, DryRun: f.dryRun, NoRollback: f.noRollback, Resume: f.resume,
 		Out: a.stderr, Progress: a.reporter(f.quiet || jsonOut),
 	}, nil

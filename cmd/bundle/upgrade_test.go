@@ -22,7 +22,7 @@ func TestUpgradeFlagsParse(t *testing.T) {
 	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
 	f.bind(fs)
 	err := fs.Parse([]string{"--yes", "--dry-run", "-o", "json", "--harbor-dir", "/opt/harbor", "--backup-dir", "/b",
-		"--components", "clair, notary", "--health-timeout", "5m", "--no-rollback", "--resume", "-q"})
+		"--components", "clair, notary", "--drop-components", "clair", "--health-timeout", "5m", "--no-rollback", "--resume", "-q"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +32,9 @@ func TestUpgradeFlagsParse(t *testing.T) {
 	}
 	if got := splitList(f.components); !reflect.DeepEqual(got, []string{"clair", "notary"}) {
 		t.Errorf("components %v", got)
+	}
+	if got := splitList(f.dropComponents); !reflect.DeepEqual(got, []string{"clair"}) {
+		t.Errorf("drop-components %v", got)
 	}
 	d := &upgradeFlags{}
 	fs = pflag.NewFlagSet("x", pflag.ContinueOnError)
