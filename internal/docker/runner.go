@@ -13,13 +13,17 @@ import (
 	"time"
 )
 
-// Runner runs docker and docker-compose. The zero value is ready to use: it runs "docker" and
-// "docker-compose" from PATH with the process environment and logs nothing.
+// Runner runs docker and docker compose. The zero value is ready to use: it runs "docker" and
+// the standalone "docker-compose" from PATH with the process environment and logs nothing.
 type Runner struct {
 	// DockerPath is the docker binary; the default is "docker" from PATH.
 	DockerPath string
-	// ComposePath is the standalone docker-compose binary; the default is "docker-compose".
+	// ComposePath is the standalone docker-compose binary (v1); the default is "docker-compose".
 	ComposePath string
+	// ComposePlugin makes every compose command run as "<docker> compose ARGS" (the v2 CLI
+	// plugin, which Harbor's install.sh prefers from 2.5.4/2.6 on) instead of ComposePath.
+	// The upgrade stops, inspects and starts Harbor with the tool its install.sh will use.
+	ComposePlugin bool
 	// Env is added to the process environment of every command.
 	Env []string
 	// Log receives every command line ("15:04:05.000 $ docker load"), everything the command
@@ -108,6 +112,25 @@ func (r *Runner) docker() string {
 func (r *Runner) compose() string {
 	if r.ComposePath != "" {
 		return r.ComposePath
+	}
+	return "docker-compose"
+}
+
+// composeCall is the call that runs compose with args in dir: "docker compose ARGS" with
+// ComposePlugin, else "docker-compose ARGS". Working directory and environment are the same
+// for both, so a project is the same project whichever tool runs it.
+func (r *Runner) composeCall(dir string, args []string) call {
+	if r.ComposePlugin {
+		return call{bin: r.docker(), dir: dir, args: append([]string{"compose"}, args...)}
+	}
+	return call{bin: r.compose(), dir: dir, args: args}
+}
+
+// ComposeName is the compose tool the Runner uses, as an operator would type it: "docker
+// compose" or "docker-compose" (messages and logs name the tool that actually ran).
+func (r *Runner) ComposeName() string {
+	if r.ComposePlugin {
+		return "docker compose"
 	}
 	return "docker-compose"
 }
