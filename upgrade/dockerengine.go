@@ -11,10 +11,12 @@ import (
 // NewDockerEngine is the Engine of the real docker and docker-compose CLIs; every command line
 // and its output goes to log (nil discards).
 func NewDockerEngine(log io.Writer) Engine {
-	return &dockerEngine{r: &docker.Runner{Log: log}}
+	return &dockerEngine{r: &docker.Runner{Log: log}, plugin: &docker.Runner{Log: log, ComposePlugin: true}}
 }
 
-type dockerEngine struct{ r *docker.Runner }
+// dockerEngine runs everything through r; compose commands for the plugin through plugin (a
+// Runner holds a mutex and cannot be copied per call).
+type dockerEngine struct{ r, plugin *docker.Runner }
 
 func (e *dockerEngine) Version(ctx context.Context) (string, error) { return e.r.Version(ctx) }
 
@@ -80,8 +82,16 @@ func (e *dockerEngine) Run(ctx context.Context, s RunSpec) error {
 	return e.r.Run(ctx, o)
 }
 
-func (e *dockerEngine) Compose(ctx context.Context, dir string, args ...string) error {
-	_, err := e.r.Compose(ctx, dir, args...)
+func (e *dockerEngine) PluginComposeVersion(ctx context.Context) (string, error) {
+	return e.r.PluginComposeVersion(ctx)
+}
+
+func (e *dockerEngine) Compose(ctx context.Context, tool ComposeTool, dir string, args ...string) error {
+	r := e.r
+	if tool.Plugin {
+		r = e.plugin
+	}
+	_, err := r.Compose(ctx, dir, args...)
 	return err
 }
 

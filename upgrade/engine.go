@@ -8,9 +8,12 @@ import (
 // Engine is what an upgrade needs from the Docker engine. The package never runs docker
 // itself; NewDockerEngine adapts internal/docker, the one place that does.
 type Engine interface {
-	// Version and ComposeVersion return "20.10.24" and "1.29.2"-like versions.
+	// Version and ComposeVersion return "20.10.24" and "1.29.2"-like versions (ComposeVersion:
+	// the standalone docker-compose); PluginComposeVersion that of the `docker compose` CLI
+	// plugin ("2.40.3"), failing when the plugin is not installed.
 	Version(ctx context.Context) (string, error)
 	ComposeVersion(ctx context.Context) (string, error)
+	PluginComposeVersion(ctx context.Context) (string, error)
 	// RootDir is where the engine stores images (`docker info -f '{{.DockerRootDir}}'`).
 	RootDir(ctx context.Context) (string, error)
 	// Containers lists all containers (running or not) carrying every given label
@@ -23,8 +26,9 @@ type Engine interface {
 	Load(ctx context.Context, r io.Reader) error
 	// Run runs a container to completion (`docker run --rm`) and fails on a non-zero exit.
 	Run(ctx context.Context, spec RunSpec) error
-	// Compose runs docker-compose with args in dir.
-	Compose(ctx context.Context, dir string, args ...string) error
+	// Compose runs the compose tool with args in dir: `docker compose ARGS` for the plugin,
+	// else `docker-compose ARGS`.
+	Compose(ctx context.Context, tool ComposeTool, dir string, args ...string) error
 	// Exec runs a command in a running container (`docker exec`) and returns its stdout: psql
 	// in harbor-db reads the schema state and the projects and repositories counts.
 	Exec(ctx context.Context, container string, args ...string) (string, error)
@@ -66,4 +70,6 @@ const (
 	LabelWorkingDir = "com.docker.compose.project.working_dir"
 	LabelService    = "com.docker.compose.service"
 	LabelProject    = "com.docker.compose.project"
+	// LabelComposeVersion is the version of the compose tool that created the container.
+	LabelComposeVersion = "com.docker.compose.version"
 )

@@ -89,6 +89,9 @@ func (u *Upgrade) startJournal() error {
 	j.InstallDir, j.DataVolume, j.HTTPPort, j.HTTPSPort = u.in.Dir, u.in.DataVolume, u.in.HTTPPort, u.in.HTTPSPort
 	j.Components, j.InstallFlags, j.OldInstallFlags = u.components, flagsFor(u.components), u.in.InstallFlags()
 	j.OldImages = oldImages(u.in)
+	if u.plan != nil {
+		j.ComposeOld, j.ComposeNew = u.plan.ComposeOld, u.plan.ComposeNew
+	}
 	u.journal = j
 	u.log.hideSecretsOf(u.in.ConfigPath())
 	if err := u.log.attach(filepath.Join(j.Dir(), LogName)); err != nil {

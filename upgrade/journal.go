@@ -71,6 +71,11 @@ type Journal struct {
 	// CountsBefore are the projects and repositories the old Harbor's database held just
 	// before the stop; nil with CountsUnknown saying why they could not be read (Harbor was
 	// stopped). CountsAfter are the new Harbor's once healthy: fewer is a failed upgrade.
+	// ComposeOld is the tool that stops the old install (and stops it again in a rollback);
+	// ComposeNew the one the new install.sh uses, which stops the new install in a rollback.
+	// Journals written before these existed read as docker-compose, all 1.x knew.
+	ComposeOld    ComposeTool `json:"compose_old"`
+	ComposeNew    ComposeTool `json:"compose_new"`
 	CountsBefore  *DataCounts `json:"counts_before,omitempty"`
 	CountsUnknown string      `json:"counts_unknown,omitempty"`
 	CountsAfter   *DataCounts `json:"counts_after,omitempty"`

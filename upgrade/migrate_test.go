@@ -55,8 +55,13 @@ func (e *runOnlyEngine) Containers(context.Context, ...string) ([]Container, err
 func (e *runOnlyEngine) ImageIDs(context.Context, []string) (map[string]string, error) {
 	return nil, errNotInTest
 }
-func (e *runOnlyEngine) Load(context.Context, io.Reader) error             { return errNotInTest }
-func (e *runOnlyEngine) Compose(context.Context, string, ...string) error  { return errNotInTest }
+func (e *runOnlyEngine) Load(context.Context, io.Reader) error { return errNotInTest }
+func (e *runOnlyEngine) Compose(context.Context, ComposeTool, string, ...string) error {
+	return errNotInTest
+}
+func (e *runOnlyEngine) PluginComposeVersion(context.Context) (string, error) {
+	return "", errNotInTest
+}
 func (e *runOnlyEngine) Logs(context.Context, string, int) (string, error) { return "", errNotInTest }
 func (e *runOnlyEngine) Run(_ context.Context, s RunSpec) error            { e.runs++; return e.run(s) }
 func (e *runOnlyEngine) Exec(_ context.Context, c string, a ...string) (string, error) {

@@ -43,6 +43,9 @@ type Plan struct {
 	// one; nil with CountsUnknown saying why they could not be read.
 	Counts        *DataCounts `json:"counts,omitempty"`
 	CountsUnknown string      `json:"counts_unknown,omitempty"`
+	// ComposeOld stops the old install; ComposeNew is what the new install.sh will use.
+	ComposeOld ComposeTool `json:"compose_old"`
+	ComposeNew ComposeTool `json:"compose_new"`
 }
 
 // PlanStep is one step as the plan explains it.
@@ -193,11 +196,11 @@ func planSteps(p *Plan, migrator string) []PlanStep {
 	in := p.Install
 	flags := strings.Join(p.InstallFlags, " ")
 	return []PlanStep{
-		{Name: StepStop, Does: fmt.Sprintf("docker-compose down in %s (data kept: never -v)", in.Dir)},
+		{Name: StepStop, Does: fmt.Sprintf("%s down in %s (data kept: never -v)", p.ComposeOld.Name(), in.Dir)},
 		{Name: StepBackup, Does: fmt.Sprintf("move %s into the backup; copy %s/database and %s/secret (owners, modes, times, xattrs kept; checksummed)", in.Dir, in.DataVolume, in.DataVolume)},
 		{Name: StepLoad, Does: fmt.Sprintf("docker load %d images from this bundle, check every image ID", len(p.ImagesToLoad))},
 		{Name: StepMigrate, Does: migrateText(p, migrator)},
-		{Name: StepInstall, Does: strings.TrimSpace("./install.sh " + flags)},
+		{Name: StepInstall, Does: strings.TrimSpace("./install.sh "+flags) + " (it runs " + p.ComposeNew.Name() + ")"},
 		{Name: StepHealth, Does: fmt.Sprintf("wait up to %s for every container healthy and /api/systeminfo reporting %s", p.HealthWait, p.To)},
 	}
 }

@@ -45,16 +45,21 @@ type facts struct {
 	componentsErr error
 	docker        string
 	dockerErr     error
-	compose       string
-	composeErr    error
-	euid          int
-	backupNeed    int64
-	backupFree    int64
-	backupErr     error
-	imagesNeed    int64
-	imagesFree    int64
-	imagesErr     error
-	configErr     error
+	// compose is the standalone docker-compose's version, plugin the `docker compose`
+	// plugin's; target and old are the catalog's entries of the two releases (nil: unknown),
+	// whose install.sh rules choose the tool. evaluate fills composeOld and composeNew.
+	compose, plugin        string
+	composeErr, pluginErr  error
+	target, old            *harbor.Release
+	composeOld, composeNew ComposeTool
+	euid                   int
+	backupNeed             int64
+	backupFree             int64
+	backupErr              error
+	imagesNeed             int64
+	imagesFree             int64
+	imagesErr              error
+	configErr              error
 	// installFiles are the files harbor.yml names inside the install dir (carried across);
 	// installFilesErr names every such key that points at nothing.
 	installFiles    []InstallFile
@@ -88,7 +93,10 @@ func evaluate(f *facts) []Check {
 	add("upgrade path", pathErr(f.in.Version, f.manifest), fmt.Sprintf("%s -> %s is supported by this bundle", f.in.Version, f.manifest.Release))
 	add("components", f.componentsErr, componentsText(f.components, flagsFor(f.components)))
 	add("docker", versionErr("docker", f.docker, f.dockerErr, minDocker), f.docker+" (>= "+minDocker+")")
-	add("docker-compose", versionErr("docker-compose", f.compose, f.composeErr, minCompose), f.compose+" (>= "+minCompose+")")
+	var composeErr error
+	f.composeOld, f.composeNew, composeErr = composeTools(f.in, f.old, f.target,
+		composeHost{plugin: f.plugin, pluginErr: f.pluginErr, standalone: f.compose, standaloneErr: f.composeErr})
+	add("compose", composeErr, fmt.Sprintf("new install: %s; stopping %s: %s", f.composeNew, f.in.Version, f.composeOld))
 	var rootErr error
 	if f.euid != 0 {
 		rootErr = errors.New("must run as root (it stops containers, moves the install dir and restores owners); run it with sudo")
@@ -341,7 +349,10 @@ func installFilesText(files []InstallFile) string {
 
 // gatherFacts measures everything preflight decides on. It changes nothing.
 func gatherFacts(ctx context.Context, o *Options, in *Install, m *payload.Manifest, target *harbor.Release, targetConfig string) *facts {
-	f := &facts{in: in, manifest: m, euid: os.Geteuid(), backupDir: o.BackupDir, dropsAllowed: o.DropComponents}
+	f := &facts{in: in, manifest: m, euid: os.Geteuid(), backupDir: o.BackupDir, dropsAllowed: o.DropComponents, target: target}
+	if o.Catalog != nil {
+		f.old, _ = o.Catalog.Get(in.Version)
+	}
 	f.drops, f.componentsErr = droppedInUse(o.Catalog, in, target)
 	if f.componentsErr == nil {
 		f.components, f.componentsErr = chooseComponents(in, m, target, o.Components)
@@ -350,6 +361,7 @@ func gatherFacts(ctx context.Context, o *Options, in *Install, m *payload.Manife
 	f.postgres, f.postgresErr = postgresStep(majors, err, target, o.Catalog)
 	f.docker, f.dockerErr = o.Engine.Version(ctx)
 	f.compose, f.composeErr = o.Engine.ComposeVersion(ctx)
+	f.plugin, f.pluginErr = o.Engine.PluginComposeVersion(ctx)
 
 	need := int64(0)
 	for _, t := range []string{filepath.Join(in.DataVolume, "database"), filepath.Join(in.DataVolume, "secret")} {

@@ -65,7 +65,12 @@ func TestEvaluateEachProblem(t *testing.T) {
 		{"upgrade path", "upgrades from", func(f *facts) { f.in.Version = "v1.9.5" }},
 		{"docker", "too old", func(f *facts) { f.docker = "17.03.2-ce" }},
 		{"docker", "not usable", func(f *facts) { f.dockerErr = errors.New("cannot connect") }},
-		{"docker-compose", "too old", func(f *facts) { f.compose = "1.17.1" }},
+		{"compose", "too old", func(f *facts) { f.compose = "1.17.1" }},
+		{"database data", "EMPTY", func(f *facts) { f.postgres, f.postgresErr = "", errors.New("it would initialise an EMPTY database") }},
+		{"database data", "not checked", func(f *facts) { f.postgres = "" }},
+		{"dropped components", "--drop-components clair", func(f *facts) {
+			f.drops = []harbor.Drop{{Component: "clair", Lost: "Clair scanning"}}
+		}},
 		{"root", "sudo", func(f *facts) { f.euid = 1000 }},
 		{"backup space", "--backup-dir", func(f *facts) { f.backupFree = 1 << 20 }},
 		{"image space", "only", func(f *facts) { f.imagesFree = 1 << 20 }},

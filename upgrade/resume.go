@@ -32,10 +32,15 @@ func (u *Upgrade) prepareResume(ctx context.Context, j *Journal) error {
 	f := &facts{in: u.in, manifest: u.manifest, components: j.Components, euid: os.Geteuid()}
 	f.docker, f.dockerErr = u.o.Engine.Version(ctx)
 	f.compose, f.composeErr = u.o.Engine.ComposeVersion(ctx)
+	f.plugin, f.pluginErr = u.o.Engine.PluginComposeVersion(ctx)
+	f.target = u.target
+	if u.o.Catalog != nil {
+		f.old, _ = u.o.Catalog.Get(j.From)
+	}
 	var checks []Check
 	for _, c := range evaluate(f) {
 		switch c.Name {
-		case "docker", "docker-compose", "root":
+		case "docker", "compose", "root":
 			checks = append(checks, c)
 		}
 	}

@@ -169,9 +169,15 @@ func originalMoved(j *Journal) bool {
 // as <backup>/failed-harbor.
 func stopNew(ctx context.Context, env rollbackEnv, j *Journal) error {
 	dir := j.InstallDir
+	// The new install was started by the new install.sh with its tool; until the original dir
+	// moved into the backup, what runs there is the old install, started with the old tool.
+	tool := j.ComposeOld
+	if originalMoved(j) {
+		tool = j.ComposeNew
+	}
 	if _, err := os.Stat(filepath.Join(dir, "docker-compose.yml")); err == nil {
-		if err := env.eng.Compose(ctx, dir, "down"); err != nil {
-			return fmt.Errorf("stopping %s: %w", dir, err)
+		if err := env.eng.Compose(ctx, tool, dir, "down"); err != nil {
+			return fmt.Errorf("stopping %s with %s: %w", dir, tool.Name(), err)
 		}
 	}
 	if err := ensureStopped(ctx, env.eng, dir); err != nil {

@@ -27,8 +27,8 @@ func (u *Upgrade) stop(ctx context.Context) error {
 		return err
 	}
 	if _, err := os.Stat(filepath.Join(dir, "docker-compose.yml")); err == nil {
-		if err := u.o.Engine.Compose(ctx, dir, "down"); err != nil {
-			return fmt.Errorf("stopping Harbor: %w", err)
+		if err := u.o.Engine.Compose(ctx, u.journal.ComposeOld, dir, "down"); err != nil {
+			return fmt.Errorf("stopping Harbor with %s: %w", u.journal.ComposeOld.Name(), err)
 		}
 	}
 	return ensureStopped(ctx, u.o.Engine, dir)
