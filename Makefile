@@ -26,6 +26,10 @@ build:
 # Debian's python3 with jinja2/yaml/click/packaging runs Harbor's real migrator and prepare
 # (../shared/harbor-real) in the differential tests; the python3 first on PATH may lack them.
 # staticcheck comes from the Go module proxy at a pinned version, built once into GOPATH/bin.
+# docker compose v2 (the CLI plugin Harbor 2.x's install.sh prefers) is built from its Go module
+# at a pinned version into /usr/local/lib/docker/cli-plugins, cached per version (first build
+# takes minutes, then seconds): scripts/build-compose-plugin.sh.
+COMPOSE_VERSION ?= v2.40.3
 STATICCHECK_VERSION ?= v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 tools:
@@ -43,6 +47,7 @@ tools:
 	  echo "installing staticcheck $(STATICCHECK_VERSION)"; \
 	  (cd / && GOFLAGS=-mod=mod $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)); \
 	fi
+	@GO=$(GO) bash scripts/build-compose-plugin.sh $(COMPOSE_VERSION)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
