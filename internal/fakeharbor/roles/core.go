@@ -26,16 +26,19 @@ type core struct {
 	db      *dbClient
 	key     []byte
 	version string
+	gen     coreGeneration
 
 	mu      sync.Mutex
 	credErr error // set when the stored credential cannot be decrypted
+
+	repoMu sync.Mutex // serialises the read-modify-write of the projects and repository tables
 }
 
 // runCore is harbor-core: it migrates the database schema on start (or refuses to), runs the
 // quota sync after an upgrade from 1.8, checks the secretkey against the stored credential, and
 // only then serves the API.
 func runCore(env *Env, _ []string) int {
-	c := &core{env: env, db: newDBClient(env), version: env.Version()}
+	c := &core{env: env, db: newDBClient(env), version: env.Version(), gen: generationOf(env.Version())}
 	if err := c.start(); err != nil {
 		env.logf("core", "%v", err)
 		return exitFail
@@ -77,6 +80,9 @@ func (c *core) migrate() error {
 	target := c.env.Schema()
 	if st.Dirty {
 		return fmt.Errorf("failed to migrate the database, error: Dirty database version %d. Fix and force version.", st.Version)
+	}
+	if st.Version > 0 && st.Version < c.gen.minSchema {
+		return fmt.Errorf("failed to migrate the database, error: %s", c.gen.refuseOld)
 	}
 	if st.Version > target {
 		return fmt.Errorf("failed to migrate the database: database schema version %d is newer than supported %d", st.Version, target)

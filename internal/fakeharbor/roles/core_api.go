@@ -2,45 +2,84 @@ package roles
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// project is a row of the projects table, as /api/projects shows it.
+// project is a row of the projects table, as the projects API shows it. Harbor deletes a
+// project by marking it deleted; the row stays.
 type project struct {
 	ID           int    `json:"project_id"`
 	Name         string `json:"name"`
 	CreationTime string `json:"creation_time"`
+	Deleted      bool   `json:"deleted"`
 }
 
-// handler is core's HTTP API, the part of Harbor's that bundle and the tests use:
+// repository is a row of the repository table: real core adds one when the first manifest of
+// a repository is pushed through it (2.x: its /v2 handler; the fake does the same in 1.x).
+type repository struct {
+	ID           int    `json:"id"`
+	Name         string `json:"name"` // "project/name"
+	ProjectID    int    `json:"project_id"`
+	CreationTime string `json:"creation_time"`
+}
+
+// handler is core's HTTP API, the part of Harbor's that bundle and the tests use, under the
+// generation's prefix API (/api in 1.x, /api/v2.0 in 2.x):
 //
-//	GET  /api/ping          "Pong"
-//	GET  /api/systeminfo    {"harbor_version": "v1.10.0-xxxxxxxx", ...}
-//	GET  /api/health        {"status": "healthy"|"unhealthy", "components": [...]}
-//	GET  /api/projects      the projects
-//	POST /api/projects      {"project_name": "x"} creates one (201; 409 when it exists)
-//	GET  /api/quotas        what the quota sync computed
-//	/v2/...                 passed to the registry, as real core does
+//	GET    API/ping          "Pong"
+//	GET    API/systeminfo    {"harbor_version": "v1.10.0-xxxxxxxx", ...}
+//	GET    API/health        {"status": "healthy"|"unhealthy", "components": [...]}
+//	GET    API/projects      the projects not deleted
+//	POST   API/projects      {"project_name": "x"} creates one (201; 409 when it exists)
+//	DELETE API/projects/ID   marks it deleted (200; 412 while it has repositories)
+//	GET    API/repositories  the repositories
+//	GET    API/quotas        what the quota sync computed
+//	/v2/...                  passed to the registry, as real core does; a pushed manifest
+//	                         records its repository (its project must exist)
 func (c *core) handler() http.Handler {
+	api := c.gen.api
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/ping", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("Pong")) })
-	mux.HandleFunc("GET /api/systeminfo", c.systemInfo)
-	mux.HandleFunc("GET /api/health", c.health)
-	mux.HandleFunc("GET /api/projects", func(w http.ResponseWriter, _ *http.Request) {
-		rows := []project{}
-		reply(w, rows, c.db.rows("projects", &rows))
+	mux.HandleFunc("GET "+api+"/ping", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("Pong")) })
+	mux.HandleFunc("GET "+api+"/systeminfo", c.systemInfo)
+	mux.HandleFunc("GET "+api+"/health", c.health)
+	mux.HandleFunc("GET "+api+"/projects", func(w http.ResponseWriter, _ *http.Request) {
+		ps, err := c.projects()
+		reply(w, ps, err)
 	})
-	mux.HandleFunc("POST /api/projects", c.createProject)
-	mux.HandleFunc("GET /api/quotas", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("POST "+api+"/projects", c.createProject)
+	mux.HandleFunc("DELETE "+api+"/projects/{id}", c.deleteProject)
+	mux.HandleFunc("GET "+api+"/repositories", func(w http.ResponseWriter, _ *http.Request) {
+		rows := []repository{}
+		reply(w, rows, c.db.rows("repository", &rows))
+	})
+	mux.HandleFunc("GET "+api+"/quotas", func(w http.ResponseWriter, _ *http.Request) {
 		rows := []map[string]any{}
 		reply(w, rows, c.db.rows("quotas", &rows))
 	})
 	mux.Handle("/v2/", c.registryProxy())
 	return mux
+}
+
+// projects are the projects not deleted.
+func (c *core) projects() ([]project, error) {
+	var rows []project
+	if err := c.db.rows("projects", &rows); err != nil {
+		return nil, err
+	}
+	live := []project{}
+	for _, p := range rows {
+		if !p.Deleted {
+			live = append(live, p)
+		}
+	}
+	return live, nil
 }
 
 func (c *core) systemInfo(w http.ResponseWriter, _ *http.Request) {
@@ -104,6 +143,8 @@ func (c *core) createProject(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "project_name is required", http.StatusBadRequest)
 		return
 	}
+	c.repoMu.Lock()
+	defer c.repoMu.Unlock()
 	var rows []project
 	if err := c.db.rows("projects", &rows); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -111,7 +152,7 @@ func (c *core) createProject(w http.ResponseWriter, r *http.Request) {
 	}
 	next := 1
 	for _, p := range rows {
-		if p.Name == name {
+		if p.Name == name && !p.Deleted {
 			http.Error(w, "project "+name+" already exists", http.StatusConflict)
 			return
 		}
@@ -122,11 +163,46 @@ func (c *core) createProject(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Location", "/api/projects/"+name)
+	if c.gen.api == "/api" {
+		w.Header().Set("Location", "/api/projects/"+name)
+	} else {
+		w.Header().Set("Location", c.gen.api+"/projects/"+strconv.Itoa(p.ID))
+	}
 	w.WriteHeader(http.StatusCreated)
 }
 
-// registryProxy forwards /v2/ to the registry (REGISTRY_URL, as in core's env file).
+// deleteProject marks a project deleted, by id or name, refusing one that holds repositories as
+// Harbor does.
+func (c *core) deleteProject(w http.ResponseWriter, r *http.Request) {
+	c.repoMu.Lock()
+	defer c.repoMu.Unlock()
+	var rows []project
+	var repos []repository
+	if err := errors.Join(c.db.rows("projects", &rows), c.db.rows("repository", &repos)); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	id := r.PathValue("id")
+	for i, p := range rows {
+		if p.Deleted || (strconv.Itoa(p.ID) != id && p.Name != id) {
+			continue
+		}
+		for _, repo := range repos {
+			if repo.ProjectID == p.ID {
+				http.Error(w, `{"errors":[{"code":"PRECONDITION","message":"the project contains repositories, can not be deleted"}]}`, http.StatusPreconditionFailed)
+				return
+			}
+		}
+		rows[i].Deleted = true
+		reply(w, struct{}{}, c.db.replace("projects", rows))
+		return
+	}
+	http.Error(w, `{"errors":[{"code":"NOT_FOUND","message":"project `+id+` not found"}]}`, http.StatusNotFound)
+}
+
+// registryProxy forwards /v2/ to the registry (REGISTRY_URL, as in core's env file). A manifest
+// push is refused when its project does not exist and, once the registry took it, records the
+// repository.
 func (c *core) registryProxy() http.Handler {
 	target := c.env.Getenv("REGISTRY_URL")
 	if target == "" {
@@ -138,5 +214,72 @@ func (c *core) registryProxy() http.Handler {
 			http.Error(w, "bad REGISTRY_URL: "+err.Error(), http.StatusInternalServerError)
 		})
 	}
-	return httputil.NewSingleHostReverseProxy(u)
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if name, ok := manifestRepo(resp.Request.Method, resp.Request.URL.Path); ok && resp.StatusCode == http.StatusCreated {
+			return c.ensureRepository(name)
+		}
+		return nil
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if name, ok := manifestRepo(r.Method, r.URL.Path); ok {
+			projectName, _, _ := strings.Cut(name, "/")
+			if _, err := c.projectID(projectName); err != nil {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusNotFound)
+				fmt.Fprintf(w, `{"errors":[{"code":"NOT_FOUND","message":"project %s not found"}]}`, projectName)
+				return
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	})
+}
+
+// manifestRepo is the repository of a manifest push: PUT /v2/NAME/manifests/REF.
+func manifestRepo(method, path string) (string, bool) {
+	if method != http.MethodPut || !strings.HasPrefix(path, "/v2/") {
+		return "", false
+	}
+	i := strings.LastIndex(path, "/manifests/")
+	if i < len("/v2/") {
+		return "", false
+	}
+	return path[len("/v2/"):i], true
+}
+
+// projectID is the id of the live project name.
+func (c *core) projectID(name string) (int, error) {
+	ps, err := c.projects()
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range ps {
+		if p.Name == name {
+			return p.ID, nil
+		}
+	}
+	return 0, fmt.Errorf("project %s not found", name)
+}
+
+// ensureRepository adds the repository row of name unless it exists.
+func (c *core) ensureRepository(name string) error {
+	c.repoMu.Lock()
+	defer c.repoMu.Unlock()
+	projectName, _, _ := strings.Cut(name, "/")
+	pid, err := c.projectID(projectName)
+	if err != nil {
+		return err
+	}
+	var rows []repository
+	if err := c.db.rows("repository", &rows); err != nil {
+		return err
+	}
+	next := 1
+	for _, r := range rows {
+		if r.Name == name {
+			return nil
+		}
+		next = max(next, r.ID+1)
+	}
+	return c.db.insert("repository", repository{ID: next, Name: name, ProjectID: pid, CreationTime: time.Now().UTC().Format(time.RFC3339)})
 }

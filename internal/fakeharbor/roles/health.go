@@ -8,10 +8,13 @@ import (
 	"time"
 )
 
-// healthPath is the endpoint each server role's health check asks; "" means /health.
+// healthPath is the endpoint each server role's health check asks, under core's API prefix of the
+// image's generation when it starts with "API"; "" means /health.
 var healthPath = map[string]string{
-	"core":  "/api/health",
-	"proxy": "/api/ping", // through the proxy to core: healthy when core answers
+	"core":          "API/health",
+	"proxy":         "API/ping", // through the proxy to core: healthy when core answers
+	"trivy-adapter": "/probe/healthy",
+	"exporter":      "/metrics",
 }
 
 // runHealth is `harbord health ROLE`, the images' HEALTHCHECK: exit 0 when the role answers
@@ -43,6 +46,9 @@ func checkHealth(env *Env, name string, port int) error {
 	if path == "" {
 		path = "/health"
 	}
+	if rest, ok := strings.CutPrefix(path, "API"); ok {
+		path = generationOf(env.Version()).api + rest
+	}
 	client := &http.Client{Timeout: 2 * time.Second}
 	resp, err := client.Get("http://" + addr + path)
 	if err != nil {
@@ -60,7 +66,7 @@ func checkHealth(env *Env, name string, port int) error {
 		Components []componentHealth `json:"components"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
-		return fmt.Errorf("core unhealthy: reading /api/health: %w", err)
+		return fmt.Errorf("core unhealthy: reading %s: %w", path, err)
 	}
 	if h.Status != "healthy" {
 		return fmt.Errorf("core unhealthy: %+v", h.Components)

@@ -44,6 +44,9 @@ var roles = map[string]role{
 	"clair-adapter": simple("clair-adapter", "", 8080),
 	"chartmuseum":   simple("chartmuseum", "/chart_storage", 9999),
 	"adminserver":   simple("adminserver", "", 8080),
+	"trivy-adapter": {runTrivyAdapter, 8080},
+	"exporter":      {runExporter, 8080},
+	"valkey":        simple("valkey", valkeyData, 6379),
 }
 
 // Main runs the role named by args[0] with the rest of args and returns the process exit code.

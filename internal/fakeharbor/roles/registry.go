@@ -3,6 +3,7 @@ package roles
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"io/fs"
 	"net/http"
@@ -25,11 +26,13 @@ var (
 	repoName   = regexp.MustCompile(`^[a-z0-9]+(?:[._/-][a-z0-9]+)*$`)
 )
 
-// runRegistry is registry-photon reduced to a blob store:
+// runRegistry is registry-photon reduced to a blob and manifest store:
 //
 //	GET /v2/                         {}
 //	PUT /v2/NAME/blobs/sha256:HEX    stores the body (digest checked), 201
 //	GET /v2/NAME/blobs/sha256:HEX    the blob
+//	PUT /v2/NAME/manifests/REF       stores the manifest (a blob) under its digest and tag, 201
+//	GET /v2/NAME/manifests/REF       the manifest, by tag or digest
 func runRegistry(env *Env, _ []string) int {
 	root := env.Path(registryStorage)
 	writeErr := probeWrite(root)
@@ -54,6 +57,10 @@ func serveBlob(root string, w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/v2/")
 	if path == "" {
 		reply(w, struct{}{}, nil)
+		return
+	}
+	if i := strings.LastIndex(path, "/manifests/"); i >= 0 {
+		serveManifest(root, path[:i], path[i+len("/manifests/"):], w, r)
 		return
 	}
 	i := strings.LastIndex(path, "/blobs/")
@@ -114,4 +121,86 @@ func walkBlobs(dir string) (count int, size int64) {
 		return nil
 	})
 	return count, size
+}
+
+var tagName = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
+
+// serveManifest keeps a manifest as distribution's filesystem driver does: the manifest is a
+// blob, linked from the repository's _manifests/revisions and, pushed by tag, _manifests/tags.
+func serveManifest(root, name, ref string, w http.ResponseWriter, r *http.Request) {
+	if !repoName.MatchString(name) {
+		http.Error(w, `{"errors":[{"code":"NAME_INVALID"}]}`, http.StatusBadRequest)
+		return
+	}
+	manifests := filepath.Join(root, reposDir, name, "_manifests")
+	byDigest := blobDigest.FindStringSubmatch(ref)
+	if byDigest == nil && !tagName.MatchString(ref) {
+		http.Error(w, `{"errors":[{"code":"TAG_INVALID"}]}`, http.StatusBadRequest)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		hexDigest := ""
+		if byDigest != nil {
+			if _, err := os.Stat(filepath.Join(manifests, "revisions/sha256", byDigest[1], "link")); err == nil {
+				hexDigest = byDigest[1]
+			}
+		} else if link, err := os.ReadFile(filepath.Join(manifests, "tags", ref, "current/link")); err == nil {
+			hexDigest = strings.TrimPrefix(string(link), "sha256:")
+		}
+		body, err := os.ReadFile(filepath.Join(root, blobsDir, hexDigest[:min(2, len(hexDigest))], hexDigest, "data"))
+		if hexDigest == "" || err != nil {
+			http.Error(w, `{"errors":[{"code":"MANIFEST_UNKNOWN"}]}`, http.StatusNotFound)
+			return
+		}
+		var m struct {
+			MediaType string `json:"mediaType"`
+		}
+		json.Unmarshal(body, &m)
+		if m.MediaType != "" {
+			w.Header().Set("Content-Type", m.MediaType)
+		}
+		w.Header().Set("Docker-Content-Digest", "sha256:"+hexDigest)
+		w.Write(body)
+	case http.MethodPut:
+		body, err := io.ReadAll(r.Body)
+		if err != nil || !json.Valid(body) {
+			http.Error(w, `{"errors":[{"code":"MANIFEST_INVALID"}]}`, http.StatusBadRequest)
+			return
+		}
+		sum := sha256.Sum256(body)
+		hexDigest := hex.EncodeToString(sum[:])
+		if byDigest != nil && byDigest[1] != hexDigest {
+			http.Error(w, `{"errors":[{"code":"DIGEST_INVALID"}]}`, http.StatusBadRequest)
+			return
+		}
+		files := []struct {
+			path string
+			data []byte
+		}{
+			{filepath.Join(root, blobsDir, hexDigest[:2], hexDigest, "data"), body},
+			{filepath.Join(manifests, "revisions/sha256", hexDigest, "link"), []byte("sha256:" + hexDigest)},
+		}
+		if byDigest == nil {
+			files = append(files, struct {
+				path string
+				data []byte
+			}{filepath.Join(manifests, "tags", ref, "current/link"), []byte("sha256:" + hexDigest)})
+		}
+		for _, f := range files {
+			if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			if err := writeAtomic(f.path, f.data, 0o644); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		w.Header().Set("Docker-Content-Digest", "sha256:"+hexDigest)
+		w.Header().Set("Location", "/v2/"+name+"/manifests/sha256:"+hexDigest)
+		w.WriteHeader(http.StatusCreated)
+	default:
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
 }

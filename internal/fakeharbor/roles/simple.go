@@ -14,7 +14,7 @@ func simple(name, dataDir string, port int) role {
 		var writeErr error
 		if dataDir != "" {
 			dir := env.Path(dataDir)
-			if name == "redis" { // redis-photon is started as root in 1.8 and drops to redis(999)
+			if name == "redis" || name == "valkey" { // redis-photon is started as root in 1.8 and drops to redis(999)
 				if _, err := runAsOwner(env, name, dir, uidPostgres, 0o755); err != nil {
 					env.logf(name, "%v", err)
 					return exitFail
