@@ -31,13 +31,10 @@ func (e *jinjaUnsupportedError) Error() string {
 type jUndef struct {
 	obj  *pyVal
 	name *pyVal // the attribute or key read; a str for a variable
-	hint string // set for jinja's own messages (an inline if without else)
 }
 
 func (u *jUndef) message() string {
 	switch {
-	case u.hint != "":
-		return u.hint
 	case u.obj == nil:
 		return fmt.Sprintf("%s is undefined", u.name.repr())
 	case u.name.kind == pyStr:
@@ -148,10 +145,11 @@ func (r *jinjaRender) loop(n jFor) {
 		if len(n.targets) == 1 {
 			scope[n.targets[0]] = it
 		} else {
+			if isNotIterable(it) {
+				jraise(&pyException{"TypeError", fmt.Sprintf("cannot unpack non-iterable %s object", typeName(it))})
+			}
 			parts := r.iterate(it)
 			switch {
-			case isNotIterable(it):
-				jraise(&pyException{"TypeError", fmt.Sprintf("cannot unpack non-iterable %s object", typeName(it))})
 			case len(parts) < len(n.targets):
 				jraise(&pyException{"ValueError", fmt.Sprintf("not enough values to unpack (expected %d, got %d)", len(n.targets), len(parts))})
 			case len(parts) > len(n.targets):
@@ -299,9 +297,6 @@ func (r *jinjaRender) eval(e jexpr) any {
 	case eCond:
 		if r.truth(r.eval(e.cond)) {
 			return r.eval(e.yes)
-		}
-		if e.no == nil {
-			return &jUndef{hint: "the inline if-expression evaluated to false and no else section was defined."}
 		}
 		return r.eval(e.no)
 	}

@@ -65,7 +65,7 @@ type (
 		op   string
 		a, b jexpr
 	}
-	eCond struct{ cond, yes, no jexpr } // no == nil: jinja's `a if c` (undefined otherwise)
+	eCond struct{ cond, yes, no jexpr }
 )
 
 func (eName) isExpr()    {}
@@ -215,8 +215,13 @@ func (p *tplParser) parseFor(pc piece) (jnode, error) {
 		}
 		break
 	}
+	for _, t := range toks {
+		if t == (jtok{jtName, "if"}) || t == (jtok{jtName, "recursive"}) {
+			return nil, &jinjaSyntaxError{pc.line, "loop filters and recursive loops are outside the subset"}
+		}
+	}
 	if len(toks) == 0 || toks[0] != (jtok{jtName, "in"}) {
-		return nil, &jinjaSyntaxError{pc.line, "expected 'in' in for (loop filters and recursive loops are outside the subset)"}
+		return nil, &jinjaSyntaxError{pc.line, "expected 'in' in for"}
 	}
 	iter, err := parseExprTokens(toks[1:], pc.line)
 	if err != nil {
@@ -301,12 +306,12 @@ func (p *exprParser) cond() jexpr {
 	for p.isName("if") {
 		p.i++
 		c := p.or()
-		var no jexpr
-		if p.isName("else") {
-			p.i++
-			no = p.cond()
+		if !p.isName("else") {
+			// jinja2 gives a plain (not strict) Undefined there: outside the subset.
+			p.fail("an inline if without else is outside the subset")
 		}
-		e = eCond{cond: c, yes: e, no: no}
+		p.i++
+		e = eCond{cond: c, yes: e, no: p.cond()}
 	}
 	return e
 }
