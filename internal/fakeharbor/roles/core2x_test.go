@@ -77,6 +77,12 @@ func TestCore2xAPIAndRepositories(t *testing.T) {
 	if code, body, hdr := s.send(t, "GET", "/v2/team/app/manifests/v1", ""); code != 200 || body != manifest || hdr.Get("Content-Type") != "application/vnd.docker.distribution.manifest.v2+json" {
 		t.Errorf("pulling the manifest: %d %s %v", code, body, hdr)
 	}
+	if code, body, hdr := s.send(t, "GET", "/api/v2.0/projects", ""); code != 200 || hdr.Get("X-Total-Count") != "2" {
+		t.Errorf("projects: %d %s %v", code, body, hdr)
+	}
+	if code, body, hdr := s.send(t, "GET", "/api/v2.0/repositories", ""); code != 200 || hdr.Get("X-Total-Count") != "1" {
+		t.Errorf("repositories: %d %s %v", code, body, hdr)
+	}
 	var repos []repository
 	if s.get("/api/v2.0/repositories", &repos); len(repos) != 1 || repos[0].Name != "team/app" || repos[0].ProjectID != 2 {
 		t.Errorf("repositories: %+v", repos)

@@ -36,10 +36,10 @@ type repository struct {
 //	GET    API/ping          "Pong"
 //	GET    API/systeminfo    {"harbor_version": "v1.10.0-xxxxxxxx", ...}
 //	GET    API/health        {"status": "healthy"|"unhealthy", "components": [...]}
-//	GET    API/projects      the projects not deleted
+//	GET    API/projects      the projects not deleted (all of them: no pages; X-Total-Count)
 //	POST   API/projects      {"project_name": "x"} creates one (201; 409 when it exists)
 //	DELETE API/projects/ID   marks it deleted (200; 412 while it has repositories)
-//	GET    API/repositories  the repositories
+//	GET    API/repositories  the repositories (all; X-Total-Count)
 //	GET    API/quotas        what the quota sync computed
 //	/v2/...                  passed to the registry, as real core does; a pushed manifest
 //	                         records its repository (its project must exist)
@@ -51,13 +51,16 @@ func (c *core) handler() http.Handler {
 	mux.HandleFunc("GET "+api+"/health", c.health)
 	mux.HandleFunc("GET "+api+"/projects", func(w http.ResponseWriter, _ *http.Request) {
 		ps, err := c.projects()
+		w.Header().Set("X-Total-Count", strconv.Itoa(len(ps)))
 		reply(w, ps, err)
 	})
 	mux.HandleFunc("POST "+api+"/projects", c.createProject)
 	mux.HandleFunc("DELETE "+api+"/projects/{id}", c.deleteProject)
 	mux.HandleFunc("GET "+api+"/repositories", func(w http.ResponseWriter, _ *http.Request) {
 		rows := []repository{}
-		reply(w, rows, c.db.rows("repository", &rows))
+		err := c.db.rows("repository", &rows)
+		w.Header().Set("X-Total-Count", strconv.Itoa(len(rows)))
+		reply(w, rows, err)
 	})
 	mux.HandleFunc("GET "+api+"/quotas", func(w http.ResponseWriter, _ *http.Request) {
 		rows := []map[string]any{}
