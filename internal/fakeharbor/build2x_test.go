@@ -156,8 +156,9 @@ func TestInstallers2xCarryRealFiles(t *testing.T) {
 			t.Errorf("%s: LICENSE is not Harbor's", c.version)
 		}
 		prep := string(got["harbor/prepare"])
-		if !strings.Contains(prep, "goharbor/prepare:"+c.version+" $@") || (c.version != c.folder && strings.Contains(prep, c.folder)) {
-			t.Errorf("%s: prepare script does not run goharbor/prepare:%s", c.version, c.version)
+		// The Makefile's sed: the release's tag and the click subcommand.
+		if !strings.Contains(prep, "goharbor/prepare:"+c.version+" prepare $@\n") || (c.version != c.folder && strings.Contains(prep, c.folder)) {
+			t.Errorf("%s: prepare script does not run goharbor/prepare:%s prepare $@", c.version, c.version)
 		}
 	}
 	name, err := b.OfflineInstallerFile("v2.13.5")
@@ -208,5 +209,36 @@ func layerFiles(t *testing.T, l v1.Layer) map[string][]byte {
 		if h.Typeflag == tar.TypeReg {
 			out[h.Name], _ = io.ReadAll(tr)
 		}
+	}
+}
+
+// TestHarborYMLTmplEdits: the harness's harbor.yml edit (hostname, http.port, data_volume, log
+// location, https commented out) works on the real harbor.yml.tmpl of every 2.x line.
+func TestHarborYMLTmplEdits(t *testing.T) {
+	root := harborreal.RequireRoot(t)
+	seen := map[string]bool{}
+	for _, v := range release.Versions() {
+		r, _ := release.Get(v)
+		if !r.Is2x() || seen[r.RealFolder] {
+			continue
+		}
+		seen[r.RealFolder] = true
+		text, err := os.ReadFile(filepath.Join(root, "installer", r.RealFolder, "harbor.yml.tmpl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := ymlSettings{Hostname: "fakeharbor.test", HTTPPort: 18080, DataVolume: "/tmp/x/data", LogDir: "/tmp/x/log"}
+		out, err := editHarborYML(string(text), s)
+		if err != nil {
+			t.Errorf("%s: %v", r.RealFolder, err)
+			continue
+		}
+		// _version is left as shipped (2.1's template says 2.0.0, its prepare migrates to 2.1.0).
+		if !strings.Contains(out, "\n    location: /tmp/x/log\n") || !strings.Contains(out, "\n_version: 2.") {
+			t.Errorf("%s: log location or _version not as expected", r.RealFolder)
+		}
+	}
+	if len(seen) != 16 {
+		t.Errorf("%d 2.x lines, want 16 (2.0 .. 2.15)", len(seen))
 	}
 }

@@ -22,7 +22,8 @@ type InstallOptions struct {
 	// Version is the release ("v1.9.4").
 	Version string
 	// Components are the optional components (release.Clair, release.Chartmuseum,
-	// release.Notary), installed with install.sh's --with-<component>.
+	// release.Notary, release.Trivy), installed with install.sh's --with-<component>. A
+	// component the release's install.sh does not accept makes install.sh fail, as it would.
 	Components []string
 	// Offline installs from the offline installer, whose install.sh loads harbor.vX.tar.gz
 	// itself; otherwise the online installer is used and the images are streamed into
@@ -283,7 +284,9 @@ func (h *Harbor) InstallerFile(version string, offline bool) (string, error) {
 	return name, nil
 }
 
-// configure edits the unpacked harbor.yml for this machine, as the install guide asks.
+// configure edits the unpacked harbor.yml for this machine, as the install guide asks (2.x:
+// copied from harbor.yml.tmpl first): hostname, http.port, data_volume and the log location in
+// the workspace, the https block commented out.
 func (h *Harbor) configure() error {
 	for _, d := range []string{h.DataVolume, h.LogDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -291,6 +294,12 @@ func (h *Harbor) configure() error {
 		}
 	}
 	name := filepath.Join(h.Dir, "harbor.yml")
+	if rel, err := release.Get(h.Version); err == nil && rel.Is2x() {
+		// 2.x ships only harbor.yml.tmpl: the install guide's first step is to copy it.
+		if err := h.runLogged(context.Background(), h.Dir, nil, "cp", "harbor.yml.tmpl", "harbor.yml"); err != nil {
+			return err
+		}
+	}
 	text, err := os.ReadFile(name)
 	if err != nil {
 		return fmt.Errorf("reading the shipped harbor.yml: %w", err)
@@ -302,9 +311,15 @@ func (h *Harbor) configure() error {
 	return os.WriteFile(name, []byte(edited), 0o644)
 }
 
-// RunInstall runs ./install.sh in dir with the components' flags, its output in the log.
+// RunInstall runs ./install.sh in dir with the components' flags, its output in the log,
+// under ShimEnv (Harbor's real 2.x prepare script asks for --privileged, which this engine
+// cannot start).
 func (h *Harbor) RunInstall(ctx context.Context, dir string, env []string) error {
-	return h.runLogged(ctx, dir, env, "./install.sh", h.Flags()...)
+	shim, err := h.ShimEnv()
+	if err != nil {
+		return err
+	}
+	return h.runLogged(ctx, dir, append(shim, env...), "./install.sh", h.Flags()...)
 }
 
 func (h *Harbor) runLogged(ctx context.Context, dir string, env []string, name string, args ...string) error {

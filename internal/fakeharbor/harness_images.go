@@ -21,7 +21,7 @@ func (h *Harbor) LoadImages(ctx context.Context, version string) error {
 	if err != nil {
 		return err
 	}
-	return h.RequireImages(ctx, version, release.Clair, release.Notary, release.Chartmuseum, release.Migrator)
+	return h.RequireImages(ctx, version, release.Clair, release.Notary, release.Chartmuseum, release.Trivy, release.Exporter, release.Migrator)
 }
 
 // RequireImages fails unless every image an install of version with components runs, and its

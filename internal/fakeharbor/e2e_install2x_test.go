@@ -1,0 +1,66 @@
+package fakeharbor
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/harborbundle/bundle/internal/fakeharbor/release"
+)
+
+// TestInstall2x is the 2.x installation guide on the real engine with Harbor's REAL installer
+// files (install.sh, common.sh, prepare, harbor.yml.tmpl): cp harbor.yml.tmpl harbor.yml, edit
+// it, ./install.sh [--with-...]; every container healthy and /api/v2.0/systeminfo reporting the
+// release; then removed without leftovers.
+func TestInstall2x(t *testing.T) {
+	cases := []struct {
+		version    string
+		components []string
+		offline    bool
+	}{
+		{"v2.0.6", nil, true},
+		{"v2.4.3", []string{release.Notary, release.Chartmuseum}, false},
+		{"v2.13.5", []string{release.Trivy}, true},
+		{"v2.15.2", nil, false},
+	}
+	for _, c := range cases {
+		t.Run(c.version, func(t *testing.T) {
+			start := time.Now()
+			h := Install(t, InstallOptions{Version: c.version, Components: c.components, Offline: c.offline, HealthTimeout: 3 * time.Minute})
+			t.Logf("install of %s %v (offline %v): healthy after %v", c.version, c.components, c.offline, time.Since(start).Round(time.Millisecond))
+			ctx := context.Background()
+			rel, _ := release.Get(c.version)
+
+			// The installer carried the template only; the user's copy is what prepare read.
+			if _, err := os.Stat(filepath.Join(h.Dir, "harbor.yml.tmpl")); err != nil {
+				t.Errorf("no harbor.yml.tmpl in the install dir: %v", err)
+			}
+			compose, err := os.ReadFile(filepath.Join(h.Dir, "docker-compose.yml"))
+			if err != nil {
+				t.Fatalf("prepare wrote no docker-compose.yml: %v", err)
+			}
+			cs, err := h.Containers(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := rel.ImagesFor(c.components...)
+			if len(cs) != len(want) {
+				t.Errorf("%d containers, want %d", len(cs), len(want))
+			}
+			for _, img := range want {
+				if !strings.Contains(string(compose), img.Ref()) {
+					t.Errorf("docker-compose.yml does not run %s", img.Ref())
+				}
+			}
+			for _, c := range cs {
+				if c.Health != "healthy" {
+					t.Errorf("%s: %s %s", c.Name, c.State, c.Health)
+				}
+			}
+			AssertNoLeftovers(t, h)
+		})
+	}
+}
