@@ -195,44 +195,6 @@ func testContainers(t *testing.T, r *Runner, ref, id string) {
 	}
 }
 
-func TestCompose(t *testing.T) {
-	ctx := context.Background()
-	r := &Runner{}
-	img, ref, id := testImage(t)
-	t.Cleanup(func() { cleanup(t, r, ref, id) })
-	pr, pw := io.Pipe()
-	go func() {
-		tag, _ := name.NewTag(ref)
-		pw.CloseWithError(tarball.Write(tag, img, pw))
-	}()
-	if _, err := r.Load(ctx, pr); err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "proj"+id)
-	os.Mkdir(dir, 0o755)
-	yml := "version: '2.3'\nservices:\n  probe:\n    image: " + ref + "\n    command: [\"sleep\", \"60\"]\n    network_mode: none\n    labels:\n      bundle-test: " + id + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte(yml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Compose(ctx, dir, "up", "-d"); err != nil {
-		t.Fatal(err)
-	}
-	out, err := r.Compose(ctx, dir, "ps", "-q")
-	if err != nil || len(strings.Fields(out)) != 1 {
-		t.Fatalf("compose ps -q: %q, %v", out, err)
-	}
-	cs, err := r.PS(ctx, "label=com.docker.compose.project.working_dir="+dir)
-	if err != nil || len(cs) != 1 || cs[0].State != "running" {
-		t.Errorf("compose container by working_dir label: %+v, %v", cs, err)
-	}
-	if _, err := r.Compose(ctx, dir, "down"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Compose(ctx, dir, "bogus-command"); err == nil {
-		t.Error("a failing docker-compose reported success")
-	}
-}
-
 // cleanup removes whatever the test left: containers with its label, then its image.
 func cleanup(t *testing.T, r *Runner, ref, id string) {
 	ctx := context.Background()
