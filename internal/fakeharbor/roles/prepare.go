@@ -74,6 +74,14 @@ func parsePrepareFlags(args []string) (prepareFlags, error) {
 // runPrepare is the prepare image: harbor.yml in, common/config, the secrets, the data dirs'
 // owners and docker-compose.yml out.
 func runPrepare(env *Env, args []string) int {
+	if v := env.Version(); strings.HasPrefix(strings.TrimPrefix(v, "v"), "2.") {
+		line, _, err := lineOf(v)
+		if err != nil {
+			fmt.Fprintln(env.Stderr, err)
+			return exitFail
+		}
+		return runPrepare2(env, line, args)
+	}
 	flags, err := parsePrepareFlags(args)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, err)
