@@ -3,8 +3,10 @@ package roles
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -22,8 +24,11 @@ import (
 // equal byte for byte (so its PyYAML tree and every value line too). The fake runs in-process
 // over the same real migrations/ tree the image carries.
 //
-// By default a sample: every third corpus file, each on one release chosen round-robin, a few
-// intermediate targets, and the edge cases on three releases. BUNDLE_DIFF2X_FULL=1 runs every file on every release.
+// By default every corpus file once, on one of the releases newer than its own (round-robin),
+// every third file also on the newest release with an intermediate target (-t), and the edge
+// cases on every release. BUNDLE_DIFF2X_FULL=1 runs every file on every release and target.
+// The real program runs in one python3 process per release (realBatchProgram), held to the
+// command line by TestRealPrepareMigrateBatchIsTheCLI.
 
 type diff2xCase struct {
 	name   string
@@ -102,74 +107,204 @@ func TestPrepareMigrateMatchesReal(t *testing.T) {
 		t.Fatalf("2.x corpus has %d files, want at least 40", len(corpus))
 	}
 	tags := prepareTags(t, root)
+	defaults := map[string]string{}
+	for _, tag := range tags {
+		defaults[tag] = realDefaultTarget(t, root, tag)
+	}
 	full := os.Getenv("BUNDLE_DIFF2X_FULL") != ""
 
-	type run struct {
-		tag string
-		c   diff2xCase
+	runs := map[string][]diff2xCase{} // by release
+	nruns := 0
+	add := func(tag string, c diff2xCase) {
+		runs[tag] = append(runs[tag], c)
+		nruns++
 	}
-	var runs []run
 	for i, c := range corpus {
-		if !full && i%3 != 0 {
-			continue // the sample: every third file (44 of 131), each on one release
-		}
-		for j, tag := range tags {
-			if full || j == (i/3)%len(tags) {
-				runs = append(runs, run{tag, diff2xCase{c.Name, c.YAML, ""}})
+		// The lines a file of this base release upgrades to: their config version is newer.
+		base, _, _ := strings.Cut(c.Name, "-")
+		bv, _ := parsePEP440(strings.TrimPrefix(base, "v"))
+		bv.release = bv.release[:min(2, len(bv.release))]
+		var newer []string
+		for _, tag := range tags {
+			if tv, _ := parsePEP440(defaults[tag]); bv.less(tv) {
+				newer = append(newer, tag)
 			}
 		}
-		// Intermediate targets: every step of the chain is a target somewhere.
-		if !full && i%15 == 0 {
-			tag := tags[len(tags)-1]
-			runs = append(runs, run{tag, diff2xCase{c.Name + "@2." + fmt.Sprint(i%16) + ".0", c.YAML, "2." + fmt.Sprint(i%16) + ".0"}})
+		switch {
+		case full:
+			for _, tag := range tags {
+				add(tag, diff2xCase{c.Name, c.YAML, ""})
+			}
+		case len(newer) == 0:
+			add(tags[len(tags)-1], diff2xCase{c.Name, c.YAML, ""}) // identical: no need to upgrade
+		default:
+			add(newer[i%len(newer)], diff2xCase{c.Name, c.YAML, ""})
+		}
+		// Intermediate targets of the newest release: every step of the chain ends a run.
+		if len(newer) > 1 && (full || i%3 == 0) {
+			target := defaults[newer[(i/3)%(len(newer)-1)]]
+			add(tags[len(tags)-1], diff2xCase{c.Name + "@" + target, c.YAML, target})
 		}
 	}
-	edgeTags := []string{tags[0], tags[8], tags[len(tags)-1]} // 2.0's old search, 2.1-2.9's read_conf, 2.10+'s
-	if full {
-		edgeTags = tags
-	}
-	for _, tag := range edgeTags {
+	for _, tag := range tags {
 		for _, c := range edge2x {
-			runs = append(runs, run{tag, c})
+			add(tag, c)
 		}
 	}
 
 	start := time.Now()
 	var mu sync.Mutex
 	equal, wrote := 0, 0
-	sem := make(chan struct{}, 2)
 	var wg sync.WaitGroup
-	for _, r := range runs {
+	sem := make(chan struct{}, 2)
+	for _, tag := range tags {
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(r run) {
+		go func(tag string, cases []diff2xCase) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			real, err := harborreal.RunPrepareMigrate(ctx, r.tag, r.c.yaml, r.c.target)
+			reals, err := runRealPrepareMigrateBatch(root, tag, cases)
 			if err != nil {
-				t.Errorf("%s %s: %v", r.tag, r.c.name, err)
+				t.Errorf("%s: %v", tag, err)
 				return
 			}
-			fake := runFakePrepareMigrate(t, root, r.tag, r.c.yaml, r.c.target)
-			if msg := diffPrepareRuns(real, fake); msg != "" {
-				t.Errorf("%s on %s (target %q): fake differs from the real prepare migrate:\n%s", r.c.name, r.tag, r.c.target, msg)
-				return
+			for i, c := range cases {
+				fake := runFakePrepareMigrate(t, root, tag, c.yaml, c.target)
+				if msg := diffPrepareRuns(reals[i], fake); msg != "" {
+					t.Errorf("%s on %s (target %q): fake differs from the real prepare migrate:\n%s", c.name, tag, c.target, msg)
+					continue
+				}
+				mu.Lock()
+				equal++
+				if reals[i].Out != nil {
+					wrote++
+				}
+				mu.Unlock()
 			}
-			mu.Lock()
-			equal++
-			if real.Out != nil {
-				wrote++
-			}
-			mu.Unlock()
-		}(r)
+		}(tag, runs[tag])
 	}
 	wg.Wait()
 	t.Logf("%d runs (%d corpus files + %d edge cases, %d releases, full=%v): %d equal, %d of them wrote a file, in %s",
-		len(runs), len(corpus), len(edge2x), len(tags), full, equal, wrote, time.Since(start).Round(time.Second))
-	if wrote < len(runs)/2 {
-		t.Errorf("only %d of %d runs migrated a file: the corpus does not exercise the templates", wrote, len(runs))
+		nruns, len(corpus), len(edge2x), len(tags), full, equal, wrote, time.Since(start).Round(time.Second))
+	if wrote < len(corpus)/2 {
+		t.Errorf("only %d of %d runs migrated a file: the corpus does not exercise the templates", wrote, nruns)
+	}
+}
+
+// realBatchProgram runs the real `main.py migrate` once per case in one Python process (the
+// imports dominate a run's time): click's own main(), its SystemExit as the exit status, an
+// escaping exception printed as the interpreter prints it, with status 1.
+const realBatchProgram = `
+import sys, os, io, json, traceback, contextlib
+sys.path.insert(0, os.getcwd())
+from main import cli
+res = []
+for args in json.load(sys.stdin):
+    buf = io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        try:
+            cli.main(args=args, prog_name='main.py')
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+    res.append({'exit': code & 0xff, 'log': buf.getvalue()})
+print(json.dumps(res))
+`
+
+// runRealPrepareMigrateBatch runs each case as harborreal.RunPrepareMigrate does (input and
+// output in their own directory, a copy of the program as the cwd), in one process.
+func runRealPrepareMigrateBatch(root, tag string, cases []diff2xCase) ([]harborreal.PrepareResult, error) {
+	py, err := harborreal.Python()
+	if err != nil {
+		return nil, err
+	}
+	work, err := os.MkdirTemp("", "diff2x-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	app := filepath.Join(work, "app")
+	if err := exec.Command("cp", "-r", filepath.Join(root, "prepare", tag), app).Run(); err != nil {
+		return nil, fmt.Errorf("copying the prepare program: %w", err)
+	}
+	var argv [][]string
+	for i, c := range cases {
+		dir := filepath.Join(work, fmt.Sprint(i))
+		for _, d := range []string{filepath.Join(dir, "in"), filepath.Join(dir, "out")} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return nil, err
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, "in", "harbor.yml"), c.yaml, 0o644); err != nil {
+			return nil, err
+		}
+		a := []string{"migrate", "-i", filepath.Join(dir, "in", "harbor.yml"), "-o", filepath.Join(dir, "out", "harbor.yml")}
+		if c.target != "" {
+			a = append(a, "-t", c.target)
+		}
+		argv = append(argv, a)
+	}
+	in, _ := json.Marshal(argv)
+	cmd := exec.Command(py, "-c", realBatchProgram)
+	cmd.Dir = app
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE=1", "LANG=C.UTF-8", "HOME=" + work}
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("running the real prepare migrate: %v\n%s", err, stderr.String())
+	}
+	var res []struct {
+		Exit int
+		Log  string
+	}
+	if err := json.Unmarshal(out, &res); err != nil || len(res) != len(cases) {
+		return nil, fmt.Errorf("the real runs' results: %v (%d for %d cases)", err, len(res), len(cases))
+	}
+	var prs []harborreal.PrepareResult
+	for i, r := range res {
+		pr := harborreal.PrepareResult{Exit: r.Exit, Log: r.Log}
+		if b, err := os.ReadFile(filepath.Join(work, fmt.Sprint(i), "out", "harbor.yml")); err == nil {
+			pr.Out = b
+		}
+		prs = append(prs, pr)
+	}
+	return prs, nil
+}
+
+// The batch runner is the real program as its command line runs it: same answers as
+// harborreal.RunPrepareMigrate (a python3 process per run) on cases of every outcome.
+func TestRealPrepareMigrateBatchIsTheCLI(t *testing.T) {
+	root := harborreal.RequireRoot(t)
+	corpus, err := harborreal.Corpus2x()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []diff2xCase{{corpus[0].Name, corpus[0].YAML, ""}, {corpus[1].Name, corpus[1].YAML, "2.3.0"}}
+	for _, name := range []string{"not-yaml", "version-1.8", "target-bad", "only-version-2.0", "https-string"} {
+		for _, c := range edge2x {
+			if c.name == name {
+				cases = append(cases, c)
+			}
+		}
+	}
+	batch, err := runRealPrepareMigrateBatch(root, "v2.10.3", cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		cli, err := harborreal.RunPrepareMigrate(context.Background(), "v2.10.3", c.yaml, c.target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cli.Exit != batch[i].Exit || !bytes.Equal(cli.Out, batch[i].Out) || lastLine(cli.Log) != lastLine(batch[i].Log) {
+			t.Errorf("%s: command line exit %d last line %q wrote %v; batch exit %d last line %q wrote %v",
+				c.name, cli.Exit, lastLine(cli.Log), cli.Out != nil, batch[i].Exit, lastLine(batch[i].Log), batch[i].Out != nil)
+		}
 	}
 }
 
