@@ -93,6 +93,7 @@ var (
 	cfgRe   = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
 	dateRe  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 	majorRe = regexp.MustCompile(`^\d+(\.\d+)?$`)
+	apiRe   = regexp.MustCompile(`^/api(/v\d+\.\d+)?$`)
 )
 
 // complete normalises a decoded release, fills in defaults and returns what is wrong with it.
@@ -121,6 +122,9 @@ func (r *Release) complete() []string {
 	}
 	if r.ShippedConfigVersion != "" && !cfgRe.MatchString(r.ShippedConfigVersion) {
 		bad("shipped_config_version %q is not like 1.10.0", r.ShippedConfigVersion)
+	}
+	if r.APIBase != "" && !apiRe.MatchString(r.APIBase) {
+		bad("api_base %q is not like /api or /api/v2.0", r.APIBase)
 	}
 	if r.Compose.StandaloneMin != "" && !cfgRe.MatchString(r.Compose.StandaloneMin) {
 		bad("compose docker_compose_min %q is not like 1.18.0", r.Compose.StandaloneMin)

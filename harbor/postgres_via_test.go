@@ -35,3 +35,18 @@ func TestPostgresVia(t *testing.T) {
 		t.Errorf("PostgreSQL 11 (never shipped) -> %s", via.Version)
 	}
 }
+
+// Every release says where its API is: /api for the releases the 1.x migrator migrates to,
+// /api/v2.0 for those `prepare migrate` does (2.0 moved the API and the migration together).
+func TestAPIBase(t *testing.T) {
+	c, err := DefaultCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{MethodMigrator: "/api", MethodPrepare: "/api/v2.0"}
+	for _, r := range c.Releases() {
+		if r.APIBase != want[r.Migration.Method] {
+			t.Errorf("%s (%s): api_base %q, want %q", r.Version, r.Migration.Method, r.APIBase, want[r.Migration.Method])
+		}
+	}
+}

@@ -100,6 +100,10 @@ type Release struct {
 	DBEntrypointArgs []string `yaml:"db_entrypoint_args,omitempty" json:"db_entrypoint_args,omitempty"`
 	// Postgres is what its harbor-db does with the data it finds; zero when not known.
 	Postgres Postgres `yaml:"postgres,omitempty" json:"postgres"`
+	// APIBase is where its core serves the API ("/api" in 1.x, "/api/v2.0" from 2.0): the
+	// health check reads APIBase + "/systeminfo". "" (a --catalog entry without it): not
+	// known, the health check tries both.
+	APIBase string `yaml:"api_base,omitempty" json:"api_base,omitempty"`
 	// Compose is what its install.sh needs to run docker compose.
 	Compose Compose `yaml:"compose,omitempty" json:"compose"`
 	// Drops lists the optional components its line no longer has, relative to the line before.

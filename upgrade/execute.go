@@ -92,6 +92,12 @@ func (u *Upgrade) startJournal() error {
 	if u.plan != nil {
 		j.ComposeOld, j.ComposeNew = u.plan.ComposeOld, u.plan.ComposeNew
 	}
+	if u.target != nil {
+		j.APIBase = u.target.APIBase
+	}
+	if old, err := u.o.Catalog.Get(u.in.Version); err == nil {
+		j.OldAPIBase = old.APIBase
+	}
 	u.journal = j
 	u.log.hideSecretsOf(u.in.ConfigPath())
 	if err := u.log.attach(filepath.Join(j.Dir(), LogName)); err != nil {

@@ -19,9 +19,12 @@ type healthWait struct {
 	eng Engine
 	// db looks for evidence that core refused a dirty database. Only core's own refusal counts
 	// here: while core migrates, each schema step is marked dirty until it completes.
-	db       DBChecker
-	install  *Install // Dir, DataVolume, ports
-	version  string   // "v1.10.0"
+	db      DBChecker
+	install *Install // Dir, DataVolume, ports
+	version string   // "v1.10.0"
+	// apiBase is where that release's core serves its API (catalog api_base: "/api",
+	// "/api/v2.0"); "" when not known, and then both are tried.
+	apiBase  string
 	timeout  time.Duration
 	interval time.Duration
 	out      io.Writer
@@ -31,7 +34,7 @@ type healthWait struct {
 func (u *Upgrade) health(ctx context.Context) error {
 	j := u.journal
 	in := &Install{Dir: j.InstallDir, DataVolume: j.DataVolume, HTTPPort: j.HTTPPort, HTTPSPort: j.HTTPSPort}
-	err := healthWait{eng: u.o.Engine, db: coreLogChecker{u.o.Engine}, install: in, version: j.To,
+	err := healthWait{eng: u.o.Engine, db: coreLogChecker{u.o.Engine}, install: in, version: j.To, apiBase: j.APIBase,
 		timeout: u.o.HealthTimeout, interval: u.o.HealthInterval, out: u.o.Out}.run(ctx)
 	if err != nil {
 		return err
@@ -128,12 +131,12 @@ func (h healthWait) once(ctx context.Context) (ok bool, reason string, err error
 		sort.Strings(waiting)
 		return false, strings.Join(waiting, ", "), nil
 	}
-	got, err := systemInfoVersion(ctx, h.install)
+	got, err := systemInfoVersion(ctx, h.install, h.apiBase)
 	if err != nil {
-		return false, "/api/systeminfo: " + err.Error(), nil
+		return false, "systeminfo: " + err.Error(), nil
 	}
 	if !sameRelease(got, h.version) {
-		return false, fmt.Sprintf("/api/systeminfo reports %s", got), nil
+		return false, fmt.Sprintf("systeminfo reports %s", got), nil
 	}
 	return true, "", nil
 }
@@ -164,8 +167,13 @@ var loopbackClient = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
-// systemInfoVersion reads harbor_version from /api/systeminfo (1.x) or /api/v2.0/systeminfo.
-func systemInfoVersion(ctx context.Context, in *Install) (string, error) {
+// systemInfoVersion reads harbor_version from apiBase/systeminfo (/api in 1.x, /api/v2.0 from
+// 2.0), over http and https on the ports harbor.yml says; with apiBase unknown, from both.
+func systemInfoVersion(ctx context.Context, in *Install, apiBase string) (string, error) {
+	paths := []string{"/api/systeminfo", "/api/v2.0/systeminfo"}
+	if apiBase != "" {
+		paths = []string{apiBase + "/systeminfo"}
+	}
 	var urls []string
 	if in.HTTPPort > 0 {
 		urls = append(urls, "http://127.0.0.1:"+strconv.Itoa(in.HTTPPort))
@@ -175,7 +183,7 @@ func systemInfoVersion(ctx context.Context, in *Install) (string, error) {
 	}
 	var lastErr error = fmt.Errorf("no http or https port configured")
 	for _, base := range urls {
-		for _, path := range []string{"/api/systeminfo", "/api/v2.0/systeminfo"} {
+		for _, path := range paths {
 			v, err := getVersion(ctx, base+path)
 			if err == nil {
 				return v, nil

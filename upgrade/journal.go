@@ -74,6 +74,10 @@ type Journal struct {
 	// ComposeOld is the tool that stops the old install (and stops it again in a rollback);
 	// ComposeNew the one the new install.sh uses, which stops the new install in a rollback.
 	// Journals written before these existed read as docker-compose, all 1.x knew.
+	// APIBase and OldAPIBase are where the new and the old core serve systeminfo (catalog
+	// api_base); "" when the catalog did not say: both paths are tried.
+	APIBase       string      `json:"api_base,omitempty"`
+	OldAPIBase    string      `json:"old_api_base,omitempty"`
 	ComposeOld    ComposeTool `json:"compose_old"`
 	ComposeNew    ComposeTool `json:"compose_new"`
 	CountsBefore  *DataCounts `json:"counts_before,omitempty"`

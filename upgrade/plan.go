@@ -46,6 +46,15 @@ type Plan struct {
 	// ComposeOld stops the old install; ComposeNew is what the new install.sh will use.
 	ComposeOld ComposeTool `json:"compose_old"`
 	ComposeNew ComposeTool `json:"compose_new"`
+	// APIBase is where the new core serves systeminfo (catalog api_base).
+	APIBase string `json:"api_base,omitempty"`
+}
+
+func orText(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
 }
 
 // PlanStep is one step as the plan explains it.
@@ -201,6 +210,15 @@ func planSteps(p *Plan, migrator string) []PlanStep {
 		{Name: StepLoad, Does: fmt.Sprintf("docker load %d images from this bundle, check every image ID", len(p.ImagesToLoad))},
 		{Name: StepMigrate, Does: migrateText(p, migrator)},
 		{Name: StepInstall, Does: strings.TrimSpace("./install.sh "+flags) + " (it runs " + p.ComposeNew.Name() + ")"},
-		{Name: StepHealth, Does: fmt.Sprintf("wait up to %s for every container healthy and /api/systeminfo reporting %s", p.HealthWait, p.To)},
+		{Name: StepHealth, Does: fmt.Sprintf("wait up to %s for every container healthy and %s reporting %s; then %s",
+			p.HealthWait, orText(p.APIBase, "/api[/v2.0]")+"/systeminfo", p.To, countsStepText(p.Counts))},
 	}
+}
+
+// countsStepText is the data check after health, as the plan explains it.
+func countsStepText(c *DataCounts) string {
+	if c == nil {
+		return "log its projects and repositories (nothing to compare with: not read before)"
+	}
+	return fmt.Sprintf("it must have at least %s, or it rolls back", c)
 }

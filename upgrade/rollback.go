@@ -326,7 +326,7 @@ func installOld(ctx context.Context, env rollbackEnv, j *Journal) error {
 
 func healthOld(ctx context.Context, env rollbackEnv, j *Journal) error {
 	in := &Install{Dir: j.InstallDir, DataVolume: j.DataVolume, HTTPPort: j.HTTPPort, HTTPSPort: j.HTTPSPort}
-	return healthWait{eng: env.eng, db: coreLogChecker{env.eng}, install: in, version: j.From,
+	return healthWait{eng: env.eng, db: coreLogChecker{env.eng}, install: in, version: j.From, apiBase: j.OldAPIBase,
 		timeout: env.timeout, interval: env.interval, out: env.out}.run(ctx)
 }
 

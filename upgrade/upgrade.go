@@ -271,6 +271,9 @@ func (u *Upgrade) prepareFresh(ctx context.Context, lockErr error) error {
 	u.components = f.components
 	u.plan.Postgres, u.plan.Drops = f.postgres, f.drops
 	u.plan.ComposeOld, u.plan.ComposeNew = f.composeOld, f.composeNew
+	if u.target != nil {
+		u.plan.APIBase = u.target.APIBase
+	}
 	u.plan.Counts, u.plan.CountsUnknown = countsBefore(ctx, u.o.Engine, in)
 	u.plan.Notes = notes(in, u.manifest.Release)
 	u.plan.Steps = planSteps(u.plan, u.manifest.Migration.Image)
