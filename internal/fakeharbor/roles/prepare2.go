@@ -38,7 +38,7 @@ func runPrepare2(env *Env, line int, args []string) int {
 // clickUsage is click's UsageError: usage on stderr, exit 2. (click also appends "Did you
 // mean ...?" from difflib for a mistyped option; the fake does not.)
 func clickUsage(env *Env, prog, rest, msg string) int {
-	fmt.Fprintf(env.Stderr, "Usage: %s [OPTIONS] %s\nTry '%s --help' for help.\n\nError: %s\n", prog, rest, prog, msg)
+	fmt.Fprintf(env.Stderr, "Usage: %s\nTry '%s --help' for help.\n\nError: %s\n", strings.TrimSpace(prog+" [OPTIONS] "+rest), prog, msg)
 	return exitUsage
 }
 

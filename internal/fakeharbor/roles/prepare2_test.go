@@ -34,6 +34,9 @@ _load = yaml.load
 # 2.0/2.1 call yaml.load(f) as PyYAML 5 allowed (FullLoader then); PyYAML 6 needs the loader.
 yaml.load = lambda f, Loader=yaml.FullLoader: _load(f, Loader=Loader)
 import utils.configs as cfgs
+from pathlib import Path
+# validate() looks host files up under /hostfs, as in the prepare container: the test's tree.
+cfgs.host_root_dir = Path(os.environ['HOSTFS'])
 import utils.docker_compose as dc
 dc.docker_compose_template_path = os.path.join(src, 'templates', 'docker_compose', 'docker-compose.yml.jinja')
 dc.docker_compose_yml_path = out
@@ -58,7 +61,7 @@ type realResult struct {
 	validation string // validate()'s message when it refused
 }
 
-func runRealCompose(t *testing.T, folder, tag, harborYML string, flags []string) realResult {
+func runRealCompose(t *testing.T, folder, tag, harborYML string, flags []string, hostfs string) realResult {
 	t.Helper()
 	root := harborreal.RequireRoot(t)
 	py, err := harborreal.Python()
@@ -76,7 +79,7 @@ func runRealCompose(t *testing.T, folder, tag, harborYML string, flags []string)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, py, script, filepath.Join(root, "prepare", folder), in, tag, strings.Join(flags, ","), out)
-	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1", "HOSTFS="+hostfs)
 	stdout, err := cmd.Output()
 	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 3 {
 		var v struct{ Validation string }
@@ -240,11 +243,11 @@ func TestPrepare2ComposeAsReal(t *testing.T) {
 			{"trivy+metric", []string{"trivy"}, false, true},
 		} {
 			yml := line2xYML(t, folder, c.https, c.metric)
-			real := runRealCompose(t, folder, folder, yml, c.flags)
+			e := prepare2Env(t, folder, yml)
+			real := runRealCompose(t, folder, folder, yml, c.flags, e.path(prepareHostfs))
 			if real.validation != "" {
 				t.Fatalf("%s %s: the real validate refused: %s", folder, c.name, real.validation)
 			}
-			e := prepare2Env(t, folder, yml)
 			args := []string{"prepare", "prepare"}
 			for _, f := range c.flags {
 				args = append(args, "--with-"+f)
