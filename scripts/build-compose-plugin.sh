@@ -37,9 +37,10 @@ if [[ ! -x $cached ]] || [[ $("$cached" version --short 2>/dev/null) != "${versi
   trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
   # GOFLAGS=-mod=mod: the module cache copy has no vendor dir, and a caller's -mod=vendor or
   # -mod=readonly must not stop go from completing the module's go.sum.
-  dir=$(cd "$work" && GOFLAGS=-mod=mod "$GO" mod download -json "github.com/docker/compose/v2@$version" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p') ||
-    fail "go mod download github.com/docker/compose/v2@$version failed"
+  # go mod download -json reports a failure in the JSON's "Error" field, on stdout.
+  json=$(cd "$work" && GOFLAGS=-mod=mod "$GO" mod download -json "github.com/docker/compose/v2@$version") ||
+    fail "go mod download github.com/docker/compose/v2@$version failed: $(sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")"
+  dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")
   [[ -n $dir && -d $dir ]] || fail "go mod download gave no source directory for docker compose $version"
   cp -r "$dir" "$work/src" && chmod -R u+w "$work/src" || fail "cannot copy the compose source to $work/src"
   mkdir -p "$cache_dir/$version" || fail "cannot create cache dir $cache_dir/$version"
