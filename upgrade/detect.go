@@ -270,7 +270,7 @@ func (in *Install) readVersion() error {
 		return nil
 	}
 	cv, err := harbor.ParseVersion(in.ConfigVersion)
-	if err != nil || !cv.SameLine(v) {
+	if err != nil || !cv.SameLine(v) && !shippedConfig(in.Version, in.ConfigVersion) {
 		// harbor.yml from another line than the images: a half-done manual upgrade. Which of
 		// the two is right is not ours to guess.
 		return &DetectError{fmt.Sprintf("%s says _version %q but the images are %s: the install looks half upgraded; restore it or fix harbor.yml, then run again", in.ConfigPath(), in.ConfigVersion, in.Version)}
@@ -285,4 +285,16 @@ func coreTag(ref string) string {
 		return ""
 	}
 	return tag
+}
+
+// shippedConfig: the `_version` a release's own installer ships, which may name another line
+// (2.1.x ships a harbor.yml.tmpl saying 2.0.0, catalog shipped_config_version): a fresh
+// install of it says so, and that is no half-done upgrade.
+func shippedConfig(version, configVersion string) bool {
+	cat, err := harbor.DefaultCatalog()
+	if err != nil {
+		return false
+	}
+	r, err := cat.Get(version)
+	return err == nil && r.ShippedConfigVersion == configVersion
 }

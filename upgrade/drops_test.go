@@ -1,6 +1,8 @@
 package upgrade
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -72,5 +74,22 @@ func TestDetectTrivy(t *testing.T) {
 	}
 	if !reflect.DeepEqual(in.InstallFlags(), []string{"--with-chartmuseum", "--with-trivy"}) {
 		t.Errorf("flags %v", in.InstallFlags())
+	}
+}
+
+// A fresh 2.1.x install says `_version: 2.0.0` (its harbor.yml.tmpl does): that is what the
+// release ships, not a half-done upgrade; 1.10.0 under 2.1.6 images still is.
+func TestDetectShippedConfigVersion(t *testing.T) {
+	dir, _ := makeInstallDir(t, "1.10.0", "v2.1.6", map[string]string{"core": "goharbor/harbor-core:v2.1.6"})
+	yml := filepath.Join(dir, "harbor.yml")
+	b, _ := os.ReadFile(yml)
+	os.WriteFile(yml, []byte(strings.Replace(string(b), "_version: 1.10.0", "_version: 2.0.0", 1)), 0o644)
+	in, err := DetectDir(dir, "--harbor-dir", nil)
+	if err != nil || in.Version != "v2.1.6" || in.ConfigVersion != "2.0.0" {
+		t.Errorf("2.1.6 with 2.0.0: %+v %v", in, err)
+	}
+	os.WriteFile(yml, b, 0o644)
+	if _, err := DetectDir(dir, "--harbor-dir", nil); err == nil || !strings.Contains(err.Error(), "half upgraded") {
+		t.Errorf("2.1.6 with 1.10.0: %v", err)
 	}
 }
