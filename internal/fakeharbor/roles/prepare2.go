@@ -29,8 +29,11 @@ func runPrepare2(env *Env, line int, args []string) int {
 		return exitOK
 	case strings.HasPrefix(cmd, "-"):
 		return clickUsage(env, "main.py", "COMMAND [ARGS]...", "No such option: "+cmd)
-	default:
+	case cmd == "gencert":
 		// gencert makes internal TLS certificates with openssl; the fake has none.
+		fmt.Fprintln(env.Stderr, "gencert: not supported by the fake prepare (internal TLS)")
+		return exitFail
+	default:
 		return clickUsage(env, "main.py", "COMMAND [ARGS]...", fmt.Sprintf("No such command '%s'.", cmd))
 	}
 }
