@@ -22,7 +22,8 @@ func TestInstall2x(t *testing.T) {
 		offline    bool
 	}{
 		{"v2.0.6", nil, true},
-		{"v2.4.3", []string{release.Notary, release.Chartmuseum}, false},
+		// Notary needs https in 2.x (prepare refuses it over http: TestInstall2xNotaryNeedsHTTPS).
+		{"v2.4.3", []string{release.Chartmuseum, release.Trivy}, false},
 		{"v2.13.5", []string{release.Trivy}, true},
 		{"v2.15.2", nil, false},
 	}
@@ -63,4 +64,19 @@ func TestInstall2x(t *testing.T) {
 			AssertNoLeftovers(t, h)
 		})
 	}
+}
+
+// TestInstall2xNotaryNeedsHTTPS: 2.x prepare refuses --with-notary over http, and install.sh
+// stops there, leaving nothing running.
+func TestInstall2xNotaryNeedsHTTPS(t *testing.T) {
+	opts := InstallOptions{Version: "v2.4.3", Components: []string{release.Notary}}
+	h := NewHarbor(t, opts)
+	err := h.Install(context.Background(), opts)
+	if err == nil || !strings.Contains(h.Log.String(), "the protocol must be https when Harbor is deployed with Notary") {
+		t.Fatalf("install of 2.4.3 --with-notary over http: %v", err)
+	}
+	if cs, err := h.Containers(context.Background()); err != nil || len(cs) != 0 {
+		t.Errorf("containers after the refused install: %d (%v)", len(cs), err)
+	}
+	AssertNoLeftovers(t, h)
 }
