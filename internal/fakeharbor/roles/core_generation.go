@@ -11,12 +11,15 @@ type coreGeneration struct {
 	// first)"). 0: no limit.
 	minSchema int
 	refuseOld string
+	// initSchemaTable: the release's harbor-db creates golang-migrate's schema_migrations table
+	// (empty) with the registry database (db/v2.*/initial-registry.sql, every 2.x tag).
+	initSchemaTable bool
 }
 
 // coreGenerations by the major of HARBOR_VERSION ("v1", "v2").
 var coreGenerations = map[string]coreGeneration{
 	"v1": {api: "/api"},
-	"v2": {api: "/api/v2.0", minSchema: 10, refuseOld: "please upgrade to version 1.9 first"},
+	"v2": {api: "/api/v2.0", minSchema: 10, refuseOld: "please upgrade to version 1.9 first", initSchemaTable: true},
 }
 
 // generationOf is the core generation of version ("v2.15.2"); 1.x when unknown.

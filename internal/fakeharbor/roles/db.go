@@ -14,10 +14,12 @@ import (
 // pgData is where harbor-db keeps its data: data_volume/database on the host.
 const pgData = "/var/lib/postgresql/data"
 
-// schemaState is golang-migrate's schema_migrations row.
+// schemaState is golang-migrate's schema_migrations row. Version 0 is no row; Table tells
+// whether the table exists without one (2.x harbor-db's initial-registry.sql creates it empty).
 type schemaState struct {
 	Version int  `json:"version"`
 	Dirty   bool `json:"dirty"`
+	Table   bool `json:"table,omitempty"`
 }
 
 // store is the fake database: one JSON file per table in the data directory, each replaced
@@ -95,10 +97,20 @@ func (s *store) initdb(env *Env) error {
 		}
 	}
 	env.logf("db", "initializing database cluster in %s", pgData)
-	if err := writeAtomic(filepath.Join(s.dir, schemaFile), []byte(`{"version":0,"dirty":false}`), 0o600); err != nil {
+	if err := writeAtomic(filepath.Join(s.dir, schemaFile), emptySchema(env), 0o600); err != nil {
 		return err
 	}
 	return writeAtomic(filepath.Join(s.dir, "PG_VERSION"), []byte("9.6\n"), 0o600)
+}
+
+// emptySchema is the schema_migrations state of a new registry database: the table exists
+// from 2.0 (db/v2.*/initial-registry.sql creates it); in 1.x it appears with core's first
+// migration.
+func emptySchema(env *Env) []byte {
+	if generationOf(env.Version()).initSchemaTable {
+		return []byte(`{"version":0,"dirty":false,"table":true}`)
+	}
+	return []byte(`{"version":0,"dirty":false}`)
 }
 
 // schemaFile is golang-migrate's table; the fake's registry database exists exactly when it does

@@ -137,7 +137,7 @@ func pgVersionFile(major string) string {
 
 // initPG is initdb.sh's initPG DIR INITSQL: initdb writes PG_VERSION among its first files; with
 // INITSQL the image's /docker-entrypoint-initdb.d/initial-registry.sql then creates the registry
-// database with an empty schema_migrations table (schema 0 here: nothing for core to keep).
+// database with an empty schema_migrations table (schema 0: nothing for core to keep).
 func initPG(env *Env, l clusterLayout, dir string, initSQL bool) error {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("initdb: error: directory %q exists but is not empty", l.shown(dir))
@@ -158,7 +158,7 @@ func initPG(env *Env, l clusterLayout, dir string, initSQL bool) error {
 	}
 	if initSQL {
 		fmt.Fprintln(env.Stdout, "/docker-entrypoint.sh: running /docker-entrypoint-initdb.d/initial-registry.sql")
-		if err := writeAtomic(filepath.Join(dir, schemaFile), []byte(`{"version":0,"dirty":false}`), 0o600); err != nil {
+		if err := writeAtomic(filepath.Join(dir, schemaFile), emptySchema(env), 0o600); err != nil {
 			return err
 		}
 	}

@@ -218,6 +218,13 @@ func TestDBInitdbWhenNoCluster(t *testing.T) {
 	if out, code := r.psql(t, bundleCountQueries[0]...); code != exitFail || !strings.Contains(out, `ERROR:  relation "project" does not exist`) {
 		t.Errorf("count on a new database: exit %d %q", code, out)
 	}
+	// initial-registry.sql created golang-migrate's table, empty: no row.
+	if out, code := r.psql(t, "-U", "postgres", "-d", "registry", "-t", "-A", "-c", "SELECT version, dirty FROM schema_migrations"); code != 0 || out != "" {
+		t.Errorf("schema on a new 2.x database: exit %d %q", code, out)
+	}
+	if out, code := r.psql(t, "-U", "postgres", "-d", "registry", "-A", "-c", "SELECT version, dirty FROM schema_migrations"); code != 0 || out != "version|dirty\n(0 rows)\n" {
+		t.Errorf("schema on a new 2.x database, with header: exit %d %q", code, out)
+	}
 }
 
 // 2.7/2.8 (["","13"]) and later refuse a 9.6 cluster with the real script's message, exit 1,

@@ -145,11 +145,15 @@ func runPsql(env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "ERROR:  the fake harbor-db answers only \"SELECT version, dirty FROM schema_migrations\", \"SELECT count(*) FROM project WHERE deleted = false\" and \"SELECT count(*) FROM repository\" in the registry database, not: %s\n", a.command)
 		return exitFail
 	}
-	// Before core first migrates (schema 0 here), golang-migrate's table does not exist; it
-	// never exists outside the registry database.
-	if a.db != "registry" || st.Version == 0 {
+	// Before core first migrates (schema 0 here), golang-migrate's table does not exist in 1.x
+	// and is empty from 2.0; it never exists outside the registry database.
+	if a.db != "registry" || (st.Version == 0 && !st.Table) {
 		fmt.Fprintf(env.Stderr, "ERROR:  relation \"schema_migrations\" does not exist\nLINE 1: %s\n", strings.TrimSpace(a.command))
 		return exitFail
+	}
+	if st.Version == 0 {
+		printRows(env, a, []string{"version", "dirty"}, nil, []bool{true, false})
+		return exitOK
 	}
 	dirty := "f"
 	if st.Dirty {
