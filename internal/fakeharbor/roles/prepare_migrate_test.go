@@ -3,7 +3,9 @@ package roles
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -189,3 +191,71 @@ func TestPrepareMigrateNeedsMigrations(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, b.stderr.String())
 	}
 }
+
+// click's side (help, usage errors, suggestions for a mistyped option, which error wins) as
+// the real main.py prints it, on the first release and on the last (their help texts differ).
+func TestPrepareMigrateClickMatchesReal(t *testing.T) {
+	root := harborreal.RequireRoot(t)
+	py, err := harborreal.Python()
+	if err != nil {
+		t.Fatal(err)
+	}
+	argLists := [][]string{
+		{"--help"}, {}, {"-i"}, {"--inptu", "x"}, {"--outptu", "x", "-i", "a"}, {"--tar", "x"}, {"--i", "x"},
+		{"-x"}, {"-i", "a", "b", "c"}, {"-i", "a", "-t"}, {"--input"}, {"--hel"}, {"--put", "x"}, {"b", "--help"},
+		{"--help", "-x"}, {"extra"}, {"-ia", "-t9", "--output=o"}, {"-i", "a", "--", "-t"}, {"--target=9", "--input", "--help"},
+	}
+	for _, tag := range []string{"v2.0.6", "v2.15.2"} {
+		b := newMigrateBox(t, tag)
+		in, _ := json.Marshal(argLists)
+		cmd := exec.Command(py, "-c", clickBatchProgram)
+		cmd.Dir = filepath.Join(root, "prepare", tag)
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE=1", "LANG=C.UTF-8", "COLUMNS=80"}
+		cmd.Stdin = bytes.NewReader(in)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("running the real main.py: %v", err)
+		}
+		var reals []struct {
+			Exit     int
+			Out, Err string
+		}
+		if err := json.Unmarshal(out, &reals); err != nil || len(reals) != len(argLists) {
+			t.Fatalf("the real runs: %v", err)
+		}
+		for i, args := range argLists {
+			real := reals[i]
+			fcode := b.run(args...)
+			fout, ferr := b.stdout.String(), b.stderr.String()
+			if real.Exit == 1 { // got past click to the missing input file: only the exit code compares
+				real.Out, real.Err, fout, ferr = "", "", "", ""
+			}
+			if fcode != real.Exit || fout != real.Out || ferr != real.Err {
+				t.Errorf("%s migrate %q:\nreal exit %d stdout %q stderr %q\nfake exit %d stdout %q stderr %q",
+					tag, args, real.Exit, real.Out, real.Err, fcode, fout, ferr)
+			}
+		}
+	}
+}
+
+// clickBatchProgram runs `main.py migrate ARGS` for each argument list in one process,
+// stdout and stderr apart.
+const clickBatchProgram = `
+import sys, os, io, json, traceback, contextlib
+sys.path.insert(0, os.getcwd())
+from main import cli
+res = []
+for args in json.load(sys.stdin):
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            cli.main(args=['migrate'] + args, prog_name='main.py')
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+    res.append({'exit': code & 0xff, 'out': out.getvalue(), 'err': err.getvalue()})
+print(json.dumps(res))
+`
