@@ -191,6 +191,12 @@ func TestDBUpgrades96RootAndDeletesIt(t *testing.T) {
 		t.Errorf("log:\n%s", r.e.output())
 	}
 	r.wantCounts(t, "2", "1")
+	// An empty data directory: a new database in pg13.
+	root = t.TempDir()
+	r = startDB(t, root, "96", "13")
+	if code := r.exitCode(); code != -1 || r.e.read(pgData+"/pg13/PG_VERSION") != "13\n" {
+		t.Errorf("empty data dir: exit %d\n%s", code, r.e.output())
+	}
 	// 2.3's script wants PG_VERSION in the root or in pg96: anything else is refused.
 	root = t.TempDir()
 	os.MkdirAll(root+pgData+"/stray", 0o700)
