@@ -11,6 +11,12 @@ import (
 // the env files of trivy-adapter and exporter. Contents are the fake's, paths are the real ones.
 func writeConfig2(env *Env, s settings2, flags map[string]bool) error {
 	files := configFiles(s.settings, prepareFlags{notary: flags["notary"], clair: flags["clair"], chartmuseum: flags["chartmuseum"]})
+	for i := range files {
+		if files[i].path == "core/env" {
+			// 2.x core's env also says whether trivy is installed (templates/core/env.jinja).
+			files[i].data += envFile("WITH_TRIVY", fmt.Sprint(flags["trivy"]))
+		}
+	}
 	files = append(files, configFile{path: "portal/nginx.conf", data: "worker_processes auto;\nevents {\n  worker_connections 1024;\n}\nhttp {\n  server {\n    listen 8080;\n  }\n}\n"})
 	if flags["clair"] {
 		// 2.x's clair reads clair/clair_env (1.x: clair/postgres_env).

@@ -34,6 +34,9 @@ func TestPrepare2FilesAndOwners(t *testing.T) {
 			t.Errorf("config %s: %v", f, err)
 		}
 	}
+	if env := e.read(prepareConfig + "/core/env"); !strings.Contains(env, "\nWITH_TRIVY=true\n") {
+		t.Errorf("core/env does not say WITH_TRIVY=true:\n%s", env)
+	}
 	for _, d := range []string{"shared/trust-certificates", "core/certificates"} {
 		if st, err := os.Stat(e.path(prepareConfig + "/" + d)); err != nil || !st.IsDir() {
 			t.Errorf("config dir %s missing", d)
