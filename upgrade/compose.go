@@ -44,13 +44,6 @@ type composeHost struct {
 	pluginErr, standaloneErr error
 }
 
-func readComposeHost(ctx context.Context, eng Engine) composeHost {
-	var h composeHost
-	h.plugin, h.pluginErr = eng.PluginComposeVersion(ctx)
-	h.standalone, h.standaloneErr = eng.ComposeVersion(ctx)
-	return h
-}
-
 // composeNeed is what release's install.sh needs, from the catalog; a release it does not know
 // gets the 1.x rule (standalone docker-compose 1.18+), which is every install.sh's fallback.
 func composeNeed(r *harbor.Release) (harbor.Compose, string) {
