@@ -180,6 +180,9 @@ func printResult(w io.Writer, r *upgrade.Result) {
 	for _, s := range r.Rollback {
 		fmt.Fprintf(w, "  rollback %-14s %s\n", s.Name, s.Took.Round(time.Millisecond))
 	}
+	if r.RollbackOf == "" && (r.CountsBefore != nil || r.CountsAfter != nil) {
+		fmt.Fprintf(w, "Data:   before %s; after %s\n", r.CountsBefore, r.CountsAfter)
+	}
 	fmt.Fprintf(w, "Backup: %s\nLog:    %s\n", r.BackupDir, r.Log)
 	if r.RollbackOf == "" {
 		fmt.Fprintf(w, "To roll back: rollback --backup %s\n", r.ID)

@@ -225,3 +225,19 @@ func TestStatusShowsAnInterruptedRollback(t *testing.T) {
 		t.Errorf("exit %d", code)
 	}
 }
+
+// The summary shows the projects and repositories before and after, as the journal has them.
+func TestPrintResultCounts(t *testing.T) {
+	var b strings.Builder
+	printResult(&b, &upgrade.Result{ID: "x", From: "v2.8.6", To: "v2.10.3", State: upgrade.StateDone,
+		CountsBefore: &upgrade.DataCounts{Projects: 3, Repositories: 7}, CountsAfter: &upgrade.DataCounts{Projects: 3, Repositories: 7}})
+	if !strings.Contains(b.String(), "Data:   before 3 projects, 7 repositories; after 3 projects, 7 repositories") {
+		t.Errorf("summary:\n%s", b.String())
+	}
+	b.Reset()
+	printResult(&b, &upgrade.Result{ID: "x", From: "v2.8.6", To: "v2.10.3", State: upgrade.StateDone,
+		CountsAfter: &upgrade.DataCounts{Projects: 1}})
+	if !strings.Contains(b.String(), "before unknown; after 1 projects, 0 repositories") {
+		t.Errorf("summary without counts before:\n%s", b.String())
+	}
+}
