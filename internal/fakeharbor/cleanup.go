@@ -28,13 +28,18 @@ func (h *Harbor) remove(ctx context.Context) error {
 	var errs []error
 	cs, err := h.Containers(ctx)
 	errs = append(errs, err)
-	dirs := map[string]bool{h.Dir: true}
+	// Each dir is taken down by the tool that made its containers: real install.sh uses the
+	// `docker compose` plugin when it works (2.5.4+), docker-compose otherwise; both label
+	// their containers with their version.
+	dirs := map[string]bool{h.Dir: false}
 	for _, c := range cs {
-		dirs[c.Labels[composeWorkingDir]] = true
+		dir := c.Labels[composeWorkingDir]
+		dirs[dir] = dirs[dir] || strings.HasPrefix(c.Labels[composeVersion], "2.")
 	}
-	for dir := range dirs {
+	for dir, plugin := range dirs {
 		if _, err := os.Stat(filepath.Join(dir, "docker-compose.yml")); err == nil {
-			_, err := h.Docker.Compose(ctx, dir, "down", "-t", "2")
+			r := &docker.Runner{Log: h.Log, ComposePlugin: plugin}
+			_, err := r.Compose(ctx, dir, "down", "-t", "2")
 			errs = append(errs, err)
 		}
 	}
@@ -55,6 +60,10 @@ func (h *Harbor) remove(ctx context.Context) error {
 	errs = append(errs, os.RemoveAll(h.Parent))
 	return errors.Join(errs...)
 }
+
+// composeVersion is the label docker-compose (1.x) and the docker compose plugin (2.x) put on
+// every container they create: their own version.
+const composeVersion = "com.docker.compose.version"
 
 // ownContainers are the containers left that this install made: compose ones under Parent, and
 // fake-image ones (prepare, migrator, a test's docker run) mounting something under Parent.

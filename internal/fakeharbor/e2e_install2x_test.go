@@ -3,6 +3,7 @@ package fakeharbor
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -56,11 +57,22 @@ func TestInstall2x(t *testing.T) {
 					t.Errorf("docker-compose.yml does not run %s", img.Ref())
 				}
 			}
+			// install.sh of 2.5.4+ prefers the docker compose plugin when it works (it is
+			// installed here by make tools), older ones always run docker-compose 1.x.
+			pluginWorks := exec.Command("docker", "compose", "version").Run() == nil
+			wantTool := "1."
+			if rel.ComposePlugin && pluginWorks {
+				wantTool = "2."
+			}
 			for _, c := range cs {
 				if c.Health != "healthy" {
 					t.Errorf("%s: %s %s", c.Name, c.State, c.Health)
 				}
+				if v := c.Labels["com.docker.compose.version"]; !strings.HasPrefix(v, wantTool) {
+					t.Errorf("%s made by compose %q, want %sx (plugin works: %v)", c.Name, v, wantTool, pluginWorks)
+				}
 			}
+			t.Logf("containers made by compose %s", cs[0].Labels["com.docker.compose.version"])
 			AssertNoLeftovers(t, h)
 		})
 	}
