@@ -32,7 +32,7 @@ const usage = `usage:
   fakeharbor images --version VERSION -o FILE.tar [--size ...]
   fakeharbor installer --version VERSION [--offline] -o FILE.tgz [--size ...]
   fakeharbor list --version VERSION [--size ...]
-  fakeharbor install --version VERSION --dir DIR [--components clair,chartmuseum,notary] [--offline]
+  fakeharbor install --version VERSION --dir DIR [--components clair,chartmuseum,notary,trivy] [--offline]
   fakeharbor seed --dir DIR          (a project and a blob, recorded in DIR/seeded.json)
   fakeharbor check --dir DIR [--version VERSION] [--timeout 2m]
   fakeharbor remove --dir DIR        (containers, network, images, DIR)
@@ -75,7 +75,7 @@ func parse(args []string) (string, common, error) {
 	fs.StringVar(&c.out, "o", "", "output file")
 	fs.BoolVar(&c.offline, "offline", false, "the offline installer (with harbor.vX.tar.gz)")
 	fs.StringVar(&c.dir, "dir", "", "the workspace of an installed fake harbor")
-	fs.StringVar(&c.components, "components", "", "optional components: clair,chartmuseum,notary")
+	fs.StringVar(&c.components, "components", "", "optional components (install.sh --with-...): clair,chartmuseum,notary (1.x, 2.0-2.8 as each accepts), trivy (2.x)")
 	fs.DurationVar(&c.timeout, "timeout", 2*time.Minute, "how long to wait for health")
 	if err := fs.Parse(args[1:]); err != nil {
 		return "", c, fmt.Errorf("%w: %v", errUsage, err)
