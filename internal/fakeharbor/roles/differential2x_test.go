@@ -368,6 +368,12 @@ func diffPrepareRuns(real harborreal.PrepareResult, fake fakeRun) string {
 	if rl, fl := lastLine(real.Log), lastLine(fake.stdout+fake.stderr); rl != fl {
 		fmt.Fprintf(&b, "last line: real %q, fake %q\n", rl, fl)
 	}
+	// Every message before it too: what click.echo printed (the real log holds the traceback
+	// after it when the program died).
+	realEcho, _, _ := strings.Cut(real.Log, "Traceback (most recent call last):")
+	if re, fe := writtenRe.ReplaceAllString(realEcho, "W"), writtenRe.ReplaceAllString(fake.stdout, "W"); re != fe {
+		fmt.Fprintf(&b, "messages: real %q, fake %q\n", re, fe)
+	}
 	if (real.Out == nil) != (fake.out == nil) {
 		fmt.Fprintf(&b, "output written: real %v, fake %v\n", real.Out != nil, fake.out != nil)
 	}
