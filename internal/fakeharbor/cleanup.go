@@ -38,7 +38,8 @@ func (h *Harbor) remove(ctx context.Context) error {
 	}
 	for dir, plugin := range dirs {
 		if _, err := os.Stat(filepath.Join(dir, "docker-compose.yml")); err == nil {
-			r := &docker.Runner{Log: h.Log, ComposePlugin: plugin}
+			d := h.Docker
+			r := &docker.Runner{DockerPath: d.DockerPath, ComposePath: d.ComposePath, Env: d.Env, Log: d.Log, ComposePlugin: plugin}
 			_, err := r.Compose(ctx, dir, "down", "-t", "2")
 			errs = append(errs, err)
 		}
