@@ -158,3 +158,109 @@ func TestJinjaMatchesJinja2(t *testing.T) {
 		}
 	}
 }
+
+// The evaluator reads `x.name` as the key name for every type but a dict's items (Python's
+// getattr comes first in jinja2): true only while no template names an attribute Python
+// finds on the values a harbor.yml holds. Held here for every real template.
+func TestJinjaTemplateAttributesAreKeys(t *testing.T) {
+	root := harborreal.RequireRoot(t)
+	py, err := harborreal.Python()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "prepare", "*", "migrations", "version_*", "harbor.yml.jinja"))
+	names := map[string]bool{}
+	var walkE func(e jexpr)
+	walkE = func(e jexpr) {
+		switch e := e.(type) {
+		case eGetattr:
+			names[e.name] = true
+			walkE(e.obj)
+		case eGetitem:
+			walkE(e.obj)
+			walkE(e.key)
+		case eCall:
+			walkE(e.fn)
+		case eFilter:
+			walkE(e.e)
+		case eTest:
+			walkE(e.e)
+		case eNot:
+			walkE(e.e)
+		case eAnd:
+			walkE(e.a)
+			walkE(e.b)
+		case eOr:
+			walkE(e.a)
+			walkE(e.b)
+		case eCmp:
+			walkE(e.a)
+			walkE(e.b)
+		case eCond:
+			walkE(e.cond)
+			walkE(e.yes)
+			walkE(e.no)
+		}
+	}
+	var walk func(ns []jnode)
+	walk = func(ns []jnode) {
+		for _, n := range ns {
+			switch n := n.(type) {
+			case jOutput:
+				walkE(n.e)
+			case jIf:
+				for i, c := range n.conds {
+					walkE(c)
+					walk(n.bodies[i])
+				}
+				walk(n.els)
+			case jFor:
+				walkE(n.iter)
+				walk(n.body)
+				walk(n.els)
+			}
+		}
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tpl, err := parseJinja(string(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		walk(tpl.body)
+	}
+	if len(names) < 50 || !names["items"] {
+		t.Fatalf("found %d attribute names in the templates, expected the config's keys and items", len(names))
+	}
+	var list []string
+	for n := range names {
+		list = append(list, n)
+	}
+	const prog = `
+import sys, json, datetime
+hits = []
+for n in json.load(sys.stdin):
+    for v in [{}, '', 0, 0.5, True, [], None, datetime.date(2019, 1, 1), datetime.datetime(2019, 1, 1)]:
+        if hasattr(v, n) and not (isinstance(v, dict) and n == 'items'):
+            hits.append(n + ' on ' + type(v).__name__)
+print(json.dumps(hits))
+`
+	in, _ := json.Marshal(list)
+	cmd := exec.Command(py, "-c", prog)
+	cmd.Stdin = strings.NewReader(string(in))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits []string
+	if err := json.Unmarshal(out, &hits); err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) > 0 {
+		t.Errorf("templates name Python attributes the evaluator would read as keys: %v", hits)
+	}
+	t.Logf("%d attribute names of %d templates checked", len(names), len(files))
+}
