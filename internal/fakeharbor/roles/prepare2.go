@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 )
@@ -38,8 +39,7 @@ func runPrepare2(env *Env, line int, args []string) int {
 	}
 }
 
-// clickUsage is click's UsageError: usage on stderr, exit 2. (click also appends "Did you
-// mean ...?" from difflib for a mistyped option; the fake does not.)
+// clickUsage is click's UsageError: usage on stderr, exit 2.
 func clickUsage(env *Env, prog, rest, msg string) int {
 	fmt.Fprintf(env.Stderr, "Usage: %s\nTry '%s --help' for help.\n\nError: %s\n", strings.TrimSpace(prog+" [OPTIONS] "+rest), prog, msg)
 	return exitUsage
@@ -68,7 +68,7 @@ func runPrepare2Command(env *Env, line int, args []string) int {
 		case strings.HasPrefix(a, "--with-") && l.has(strings.TrimPrefix(a, "--with-")):
 			flags[strings.TrimPrefix(a, "--with-")] = true
 		case strings.HasPrefix(a, "-"):
-			return clickUsage(env, "main.py prepare", "", "No such option: "+a)
+			return clickUsage(env, "main.py prepare", "", "No such option: "+a+prepareSuggest(l, a))
 		default:
 			return clickUsage(env, "main.py prepare", "", fmt.Sprintf("Got unexpected extra argument (%s)", a))
 		}
@@ -315,4 +315,49 @@ func prepareNotarySecrets(env *Env) error {
 		}
 	}
 	return nil
+}
+
+// prepareSuggest is click's suggestion for an unknown option of `prepare`: difflib's
+// get_close_matches (at most 3, ratio >= 0.6, best first) over the command's long options,
+// one as " Did you mean X?", more as " (Possible options: ...)" sorted.
+func prepareSuggest(l prepareLine, opt string) string {
+	if !strings.HasPrefix(opt, "--") {
+		return ""
+	}
+	longs := []string{"--conf", "--help"}
+	for _, o := range l.options {
+		longs = append(longs, "--with-"+o)
+	}
+	type scored struct {
+		s float64
+		o string
+	}
+	var close []scored
+	for _, o := range longs {
+		if r := seqRatio(opt, o); r >= 0.6 {
+			close = append(close, scored{r, o})
+		}
+	}
+	// heapq.nlargest over (score, word): ties go to the larger word.
+	sort.Slice(close, func(i, j int) bool {
+		if close[i].s != close[j].s {
+			return close[i].s > close[j].s
+		}
+		return close[i].o > close[j].o
+	})
+	if len(close) > 3 {
+		close = close[:3]
+	}
+	var names []string
+	for _, c := range close {
+		names = append(names, c.o)
+	}
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return " Did you mean " + names[0] + "?"
+	}
+	sort.Strings(names)
+	return " (Possible options: " + strings.Join(names, ", ") + ")"
 }
