@@ -234,15 +234,19 @@ func TestPrepare2ComposeAsReal(t *testing.T) {
 		}
 		all := prepareLines[line].options
 		for _, c := range []struct {
-			name          string
-			flags         []string
-			https, metric bool
+			name                    string
+			flags                   []string
+			https, metric, external bool
 		}{
-			{"plain", nil, false, false},
-			{"all-flags", all, true, false},
-			{"trivy+metric", []string{"trivy"}, false, true},
+			{"plain", nil, false, false, false},
+			{"all-flags", all, true, false, false},
+			{"trivy+metric", []string{"trivy"}, false, true, false},
+			{"external db and redis", []string{"trivy"}, false, true, true},
 		} {
 			yml := line2xYML(t, folder, c.https, c.metric)
+			if c.external {
+				yml += externalServices
+			}
 			e := prepare2Env(t, folder, yml)
 			real := runRealCompose(t, folder, folder, yml, c.flags, e.path(prepareHostfs))
 			if real.validation != "" {
@@ -266,6 +270,29 @@ func TestPrepare2ComposeAsReal(t *testing.T) {
 	}
 	t.Logf("%d compose files compared with Harbor's real templates", cases)
 }
+
+// externalServices points harbor.yml at an external database and redis: the template then
+// renders neither postgresql nor redis.
+const externalServices = `
+external_database:
+  harbor:
+    host: db.test
+    port: 5432
+    db_name: registry
+    username: harbor
+    password: secret
+    ssl_mode: disable
+    max_idle_conns: 2
+    max_open_conns: 0
+external_redis:
+  host: redis.test:6379
+  password: secret
+  registry_db_index: 1
+  jobservice_db_index: 2
+  chartmuseum_db_index: 3
+  trivy_db_index: 5
+  idle_timeout_seconds: 30
+`
 
 func unionKeys(a, b map[string][]string) []string {
 	seen := map[string]bool{}
