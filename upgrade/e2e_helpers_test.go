@@ -58,6 +58,12 @@ func bundleRun(t *testing.T) string {
 // buildRun builds the bundle stub with goFlags and a v1.10.0 .run named name in dir from a fake
 // Harbor served with opts.
 func buildRun(dir, name string, opts fakeharbor.Options, goFlags ...string) (string, error) {
+	return buildRunFor(dir, name, "v1.10.0", opts, goFlags...)
+}
+
+// buildRunFor is buildRun for any target release: its .run is built by the real builder from
+// the fake registry and that release's online installer (for 2.x: Harbor's real installer files).
+func buildRunFor(dir, name, version string, opts fakeharbor.Options, goFlags ...string) (string, error) {
 	ctx := context.Background()
 	start := time.Now()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -67,7 +73,7 @@ func buildRun(dir, name string, opts fakeharbor.Options, goFlags ...string) (str
 	if err := goBuildBundle(stub, append(goFlags, "-trimpath")...); err != nil {
 		return "", err
 	}
-	opts.Versions = []string{"v1.10.0"}
+	opts.Versions = []string{version}
 	srv, err := fakeharbor.Start(ctx, opts)
 	if err != nil {
 		return "", err
@@ -75,8 +81,8 @@ func buildRun(dir, name string, opts fakeharbor.Options, goFlags ...string) (str
 	defer srv.Close()
 	run := filepath.Join(dir, name)
 	_, err = builder.Build(ctx, builder.Options{
-		Version: "v1.10.0", Output: run, Registry: srv.RegistryAddr, InsecureRegistry: true,
-		Installer: srv.InstallerURL("v1.10.0", false), CacheDir: filepath.Join(dir, "cache"),
+		Version: version, Output: run, Registry: srv.RegistryAddr, InsecureRegistry: true,
+		Installer: srv.InstallerURL(version, false), CacheDir: filepath.Join(dir, "cache"),
 		Stub: stub, BuilderVersion: "e2e-test",
 	})
 	if err != nil {
@@ -117,7 +123,15 @@ func (r runResult) String() string {
 // runBundle runs the .run (or `rollback`, `status`...) as a user would.
 func runBundle(t *testing.T, run string, args ...string) runResult {
 	t.Helper()
+	return runBundleEnv(t, nil, run, args...)
+}
+
+// runBundleEnv is runBundle with env added to the environment (e.g. a fake Harbor's ShimEnv,
+// under which the real 2.x install.sh it runs can start its prepare container).
+func runBundleEnv(t *testing.T, env []string, run string, args ...string) runResult {
+	t.Helper()
 	cmd := exec.Command(run, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -1,0 +1,213 @@
+package upgrade
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/harborbundle/bundle/internal/fakeharbor"
+	"github.com/harborbundle/bundle/internal/fakeharbor/release"
+)
+
+// Harbor 2.x end to end on the machine's Docker engine: a fake Harbor installed by Harbor's REAL
+// 2.x installer files (install.sh, common.sh, prepare, harbor.yml.tmpl), upgraded by the real
+// .run of the target release (built by the real builder from the fake registry), which runs the
+// target's real install.sh and the fake prepare's `migrate` (the real migration templates).
+
+// runs2x holds one .run per target release, built once per test binary (-tags failpoint: the
+// crash tests kill it at named points).
+var runs2x struct {
+	mu   sync.Mutex
+	runs map[string]*run2xEntry
+}
+
+type run2xEntry struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// bundleRun2x returns the .run of version, building it on first use.
+func bundleRun2x(t *testing.T, version string) string {
+	t.Helper()
+	runs2x.mu.Lock()
+	if runs2x.runs == nil {
+		runs2x.runs = map[string]*run2xEntry{}
+	}
+	e := runs2x.runs[version]
+	if e == nil {
+		e = &run2xEntry{}
+		runs2x.runs[version] = e
+	}
+	runs2x.mu.Unlock()
+	e.once.Do(func() {
+		e.path, e.err = buildRunFor(filepath.Join(artifactsDir, version), "harbor-upgrade-"+version+".run", version, fakeharbor.Options{}, "-tags", "failpoint")
+	})
+	if e.err != nil {
+		t.Fatalf("building the %s .run: %v", version, e.err)
+	}
+	return e.path
+}
+
+// install2xHarbor installs a fake Harbor by its real installer, seeds data and puts the docker
+// shim on PATH for the rest of the test: the real 2.x prepare script asks for --privileged,
+// which this engine cannot start (fakeharbor/harness_shim.go), and bundle runs that script.
+func install2xHarbor(t *testing.T, version string, components ...string) (*fakeharbor.Harbor, *fakeharbor.Seeded) {
+	t.Helper()
+	start := time.Now()
+	h := fakeharbor.Install(t, fakeharbor.InstallOptions{Version: version, Components: components, HealthTimeout: 3 * time.Minute})
+	env, err := h.ShimEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", strings.TrimPrefix(env[0], "PATH="))
+	seeded, err := h.Seed(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("fake %s %v installed by its real install.sh and seeded in %s", version, components, time.Since(start).Round(time.Millisecond))
+	return h, seeded
+}
+
+// dbLayout is what data_volume/database holds: "9.6" when PostgreSQL 9.6's cluster is the
+// directory itself, and "pgNN" for each cluster directory with its PG_VERSION.
+func dbLayout(t *testing.T, dv string) []string {
+	t.Helper()
+	db := filepath.Join(dv, "database")
+	var out []string
+	if b, err := os.ReadFile(filepath.Join(db, "PG_VERSION")); err == nil {
+		out = append(out, strings.TrimSpace(string(b)))
+	}
+	entries, err := os.ReadDir(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), "pg") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(db, e.Name(), "PG_VERSION"))
+		if err != nil {
+			t.Errorf("%s has no PG_VERSION: %v", e.Name(), err)
+			continue
+		}
+		out = append(out, e.Name()+"="+strings.TrimSpace(string(b)))
+	}
+	return out
+}
+
+// upgrade2x is one successful 2.x upgrade and what it must leave.
+type upgrade2x struct {
+	from, to   string
+	components []string
+	args       []string // extra arguments of the .run
+	layout     []string // dbLayout before, after
+	before     []string
+	flags      []string // install.sh flags the new install ran with
+	plugin     bool     // the new install runs with `docker compose` (v2 plugin)
+	logWants   []string // in the upgrade log
+}
+
+// runUpgrade2x installs c.from, upgrades it with c.to's .run and checks the result.
+func runUpgrade2x(t *testing.T, c upgrade2x) {
+	ctx := context.Background()
+	run := bundleRun2x(t, c.to)
+	h, seeded := install2xHarbor(t, c.from, c.components...)
+	if got := dbLayout(t, h.DataVolume); !slices.Equal(got, c.before) {
+		t.Errorf("database layout of the installed %s: %v, want %v", c.from, got, c.before)
+	}
+	p0, r0, err := fakeharbor.DBCounts(ctx, h.Docker, "harbor-db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p0 < 2 || r0 < 1 {
+		t.Errorf("seeded harbor-db counts %d projects, %d repositories", p0, r0)
+	}
+	backup := filepath.Join(h.Parent, "backups")
+	start := time.Now()
+	res := runBundle(t, run, append([]string{"--yes", "--backup-dir", backup, "--health-timeout", "4m", "-o", "json"}, c.args...)...)
+	t.Logf("upgrade %s -> %s took %s", c.from, c.to, time.Since(start).Round(time.Millisecond))
+	if res.code != 0 {
+		t.Fatalf("upgrade failed: %s\n--- upgrade log (tail)\n%s", res, upgradeLogTail(backup))
+	}
+	if err := h.WaitHealthy(ctx, c.to, time.Minute); err != nil {
+		t.Fatalf("after the upgrade: %v", err)
+	}
+	if err := h.CheckSeeded(ctx, seeded); err != nil {
+		t.Errorf("seeded data after the upgrade: %v", err)
+	}
+	p1, r1, err := fakeharbor.DBCounts(ctx, h.Docker, "harbor-db")
+	if err != nil || p1 != p0 || r1 != r0 {
+		t.Errorf("harbor-db counts after: %d projects, %d repositories (%v); before %d, %d", p1, r1, err, p0, r0)
+	}
+	j := readJournalOf(t, backup)
+	want := DataCounts{Projects: p0, Repositories: r0}
+	if j.State != StateDone || j.CountsBefore == nil || j.CountsAfter == nil || *j.CountsBefore != want || *j.CountsAfter != want {
+		t.Errorf("journal: state %s, counts before %v after %v, want %v", j.State, j.CountsBefore, j.CountsAfter, want)
+	}
+	if !slices.Equal(j.InstallFlags, c.flags) {
+		t.Errorf("install.sh flags %q, want %q", j.InstallFlags, c.flags)
+	}
+	if j.ComposeNew.Plugin != c.plugin {
+		t.Errorf("journal compose_new %+v, want plugin %v", j.ComposeNew, c.plugin)
+	}
+	if got := dbLayout(t, h.DataVolume); !slices.Equal(got, c.layout) {
+		t.Errorf("database layout after the upgrade: %v, want %v", got, c.layout)
+	}
+	log := upgradeLogTail(backup)
+	for _, w := range c.logWants {
+		if !strings.Contains(log, w) {
+			t.Errorf("the upgrade log lacks %q:\n%s", w, log)
+		}
+	}
+	cs, err := h.Containers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ct := range cs {
+		v := ct.Labels["com.docker.compose.version"]
+		if strings.HasPrefix(v, "2.") != c.plugin {
+			t.Errorf("%s made by compose %s, want plugin %v", ct.Name, v, c.plugin)
+		}
+	}
+}
+
+func TestE2E2xUpgrade1100To206(t *testing.T) {
+	runUpgrade2x(t, upgrade2x{from: "v1.10.0", to: "v2.0.6",
+		before: []string{"9.6"}, layout: []string{"9.6"},
+		logWants: []string{"prepare"}})
+}
+
+func TestE2E2xUpgrade1100NotaryChartmuseumTo243(t *testing.T) {
+	runUpgrade2x(t, upgrade2x{from: "v1.10.0", to: "v2.4.3",
+		components: []string{release.Notary, release.Chartmuseum},
+		before:     []string{"9.6"}, layout: []string{"pg13=13"},
+		flags: []string{"--with-notary", "--with-chartmuseum"}})
+}
+
+func TestE2E2xUpgrade224To243(t *testing.T) {
+	runUpgrade2x(t, upgrade2x{from: "v2.2.4", to: "v2.4.3",
+		before: []string{"9.6"}, layout: []string{"pg13=13"}})
+}
+
+func TestE2E2xUpgrade286To2103(t *testing.T) {
+	runUpgrade2x(t, upgrade2x{from: "v2.8.6", to: "v2.10.3",
+		before: []string{"pg13=13"}, layout: []string{"pg14=14"}, plugin: true})
+}
+
+func TestE2E2xUpgrade2135TrivyTo2152(t *testing.T) {
+	runUpgrade2x(t, upgrade2x{from: "v2.13.5", to: "v2.15.2", components: []string{release.Trivy},
+		before: []string{"pg15=15"}, layout: []string{"pg18=18"}, plugin: true,
+		flags: []string{"--with-trivy"}})
+}
+
+func TestE2E2xUpgrade2151To2152Patch(t *testing.T) {
+	runUpgrade2x(t, upgrade2x{from: "v2.15.1", to: "v2.15.2",
+		before: []string{"pg15=15"}, layout: []string{"pg18=18"}, plugin: true,
+		logWants: []string{"no migration"}})
+}
