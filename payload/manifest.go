@@ -37,6 +37,10 @@ type Manifest struct {
 	Stub    Stub    `yaml:"stub,omitempty" json:"stub,omitempty"`
 	Images  []Image `yaml:"images" json:"images"`
 	Entries []Entry `yaml:"entries" json:"entries"` // every tar entry except manifest.yaml itself
+	// Hops and Chains are set only in a multi-hop bundle (see hops.go); a one-hop bundle has
+	// neither and reads exactly as before.
+	Hops   []Hop   `yaml:"hops,omitempty" json:"hops,omitempty"`
+	Chains []Chain `yaml:"chains,omitempty" json:"chains,omitempty"`
 }
 
 // Stub is the executable part of a .run file, before the payload.

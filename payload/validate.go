@@ -37,7 +37,10 @@ func (m *Manifest) Validate() error {
 	if err := validateEntries(m.Entries); err != nil {
 		return err
 	}
-	return m.validateImages()
+	if err := m.validateImages(); err != nil {
+		return err
+	}
+	return m.validateHops()
 }
 
 func (c Compression) validate() error {
