@@ -54,8 +54,13 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer cache.Close()
-	inst, err := fetchInstaller(ctx, s, cache, p.release, src)
-	if err != nil {
+	var inst *installer
+	if len(p.hops) > 0 {
+		if err := fetchHopInstallers(ctx, s, cache, p); err != nil {
+			return nil, err
+		}
+		inst = p.hops[len(p.hops)-1].inst
+	} else if inst, err = fetchInstaller(ctx, s, cache, p.release, src); err != nil {
 		return nil, err
 	}
 	res, err := write(ctx, s, p, client, cache, images, inst, stub)
@@ -141,10 +146,8 @@ func write(ctx context.Context, s *settings, p *plan, client *registryClient, ca
 		Compression: s.Compression, Level: level, SpoolDir: cache.TempDir(), BuildTime: s.BuildTime,
 		Progress: prefixed{s.Progress, "write "},
 	})
-	for _, f := range inst.Files {
-		if err := pw.AddFile("installer/"+f.Name, f.Mode, int64(len(f.Data)), bytes.NewReader(f.Data)); err != nil {
-			return nil, err
-		}
+	if err := addInstallers(pw, p, inst); err != nil {
+		return nil, err
 	}
 	for _, job := range pl.jobs {
 		if err := pl.wait(job.ready, &job.err); err != nil {
@@ -155,6 +158,13 @@ func write(ctx context.Context, s *settings, p *plan, client *registryClient, ca
 		}
 	}
 	m := manifestFor(s, p, inst)
+	if len(p.hops) > 0 {
+		sizes := map[string]int64{}
+		for _, ri := range images {
+			sizes[ri.image.Ref()] = pulledSize(ri)
+		}
+		m.Hops, m.Chains = hopsManifest(p, sizes)
+	}
 	m.Stub = payload.Stub{Size: out.PayloadOffset(), SHA256: out.StubSHA256()}
 	sum, err := pw.Close(m)
 	if err != nil {
@@ -202,6 +212,30 @@ func finish(s *settings, res *Result, whole [32]byte) error {
 	if len(parts) > 0 {
 		if err := os.Remove(res.File); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
+		}
+	}
+	return nil
+}
+
+// addInstallers writes the installer files: under installer/ for a one-hop bundle, under
+// installer/VERSION/ for each hop of a multi-hop one.
+func addInstallers(pw *payload.Writer, p *plan, inst *installer) error {
+	type set struct {
+		prefix string
+		inst   *installer
+	}
+	sets := []set{{"installer/", inst}}
+	if len(p.hops) > 0 {
+		sets = nil
+		for _, h := range p.hops {
+			sets = append(sets, set{payload.HopPrefix(h.release.Version), h.inst})
+		}
+	}
+	for _, st := range sets {
+		for _, f := range st.inst.Files {
+			if err := pw.AddFile(st.prefix+f.Name, f.Mode, int64(len(f.Data)), bytes.NewReader(f.Data)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -37,6 +37,12 @@ var Levels = []string{"fastest", "default", "better", "max"}
 type Options struct {
 	// Version is the Harbor release to build: "v1.10.0" or "1.10.0".
 	Version string
+	// From lists the versions the bundle must upgrade from: exact versions ("1.10.0") or minor
+	// lines ("1.10": every patch of it). When the target does not accept one of them directly,
+	// the bundle carries every release of the shortest chains to the target (a multi-hop
+	// bundle, named harbor-upgrade-OLDEST-to-TARGET.run by default); else it is the usual
+	// one-hop bundle.
+	From []string
 	// Output is the .run file. Default: harbor-upgrade-MAJOR.MINOR.run in the current directory.
 	Output string
 	// Force overwrites an existing output instead of refusing.

@@ -16,6 +16,11 @@ type plan struct {
 	components   []string       // "core" then the chosen optional components
 	fromVersions []string       // exact catalog versions the bundle upgrades from
 	output       string
+	// hops, chains and catalog are set for a multi-hop build only (see hops.go); images is
+	// then every hop's images, each once, in hop order.
+	hops    []*hopPlan
+	chains  *harbor.ChainPlan
+	catalog *harbor.Catalog
 }
 
 // makePlan resolves the release, the images of the chosen components and the output name.
@@ -43,7 +48,17 @@ func makePlan(s *settings) (*plan, error) {
 			p.fromVersions = append(p.fromVersions, r.Version)
 		}
 	}
+	if len(s.From) > 0 {
+		if err := planHops(s, cat, p); err != nil {
+			return nil, err
+		}
+	}
 	name := fmt.Sprintf("harbor-upgrade-%s.run", rel.Semver().Line())
+	if len(p.hops) > 0 {
+		// The oldest version it starts from names it too: harbor-upgrade-1.10-to-2.15.run.
+		from, _ := harbor.ParseVersion(p.fromVersions[0])
+		name = fmt.Sprintf("harbor-upgrade-%s-to-%s.run", from.Line(), rel.Semver().Line())
+	}
 	if p.output = s.Output; p.output == "" {
 		p.output = name
 	} else if st, err := os.Stat(p.output); err == nil && st.IsDir() {

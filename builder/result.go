@@ -27,6 +27,9 @@ type Result struct {
 	BuildTime     time.Time       `json:"buildTime"`
 	Seconds       float64         `json:"seconds"` // wall time of the build
 	Cache         CacheStats      `json:"cache"`
+	// Hops and Chains are those of a multi-hop bundle, as its manifest has them.
+	Hops   []payload.Hop   `json:"hops,omitempty"`
+	Chains []payload.Chain `json:"chains,omitempty"`
 }
 
 // Part is one piece of a split bundle (--split).
@@ -60,6 +63,7 @@ func newResult(p *plan, m *payload.Manifest, inst *installer, whole [32]byte, si
 		Compression: strings.TrimSpace(m.Compression.Algorithm + " " + m.Compression.Level),
 		Installer:   InstallerResult{Source: inst.Source, SHA256: inst.SHA256, Signature: inst.Signature},
 		BuildTime:   m.Builder.BuildTime,
+		Hops:        m.Hops, Chains: m.Chains,
 	}
 	for _, img := range m.Images {
 		res.Images = append(res.Images, ImageResult{Ref: img.Ref, Component: img.Component, ManifestDigest: img.ManifestDigest, ConfigDigest: img.ConfigDigest, Size: img.Size})

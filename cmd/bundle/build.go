@@ -25,6 +25,7 @@ type buildFlags struct {
 	insecureRegistry bool
 	platform         string
 	installer        string
+	from             []string
 	installerBase    string
 	installerSHA256  string
 	installerKeyring string
@@ -71,6 +72,14 @@ Credentials for --registry come from the docker config (docker login), as docker
 + ".asc", or FILE.asc next to it) and gpg is installed, --installer-keyring checks it; the
 result is recorded in the manifest (bundle inspect shows it) and a bad signature refuses.
 
+--from VERSION (repeatable; a minor line like 1.10 means every patch of it) makes a multi-hop
+bundle when the release does not accept that version directly: the shortest chain of releases
+that follows Harbor's documented upgrade paths and never skips a PostgreSQL step of harbor-db
+(bundle releases --path FROM TO shows it), every hop's images and installer files in one .run
+(layers shared between hops stored once), named harbor-upgrade-FROM-to-TO.run by default. Each
+hop's installer is its release's URL, on --installer-base when set (--installer names one
+archive and is refused then).
+
 --sign-key signs the bundle: the .run carries a signature of its manifest (checked by bundle
 verify --key and by the .run itself against a trusted key), and NAME.run.minisig signs the
 whole file for minisign -Vm NAME.run -p KEY.pub.
@@ -81,6 +90,7 @@ Examples:
   $ bundle build v1.10.0 --registry mirror.example.com:5000 --installer ./harbor-offline-installer-v1.10.0.tgz
   $ bundle build v1.10.0 --split 4G -o json
   $ bundle build v1.10.0 --sign-key ~/.bundle/harbor.key
+  $ bundle build v2.15.2 --from 1.10 --from 2.2.4   # one .run for every hop from there
 
 ` + exitStatusHelp,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -115,6 +125,7 @@ Examples:
 	fl.StringVar(&f.registry, "registry", builder.DefaultRegistry, "registry `HOST[:PORT]` to pull the goharbor/* images from (a mirror)")
 	fl.BoolVar(&f.insecureRegistry, "insecure-registry", false, "talk plain HTTP to --registry")
 	fl.StringVar(&f.platform, "platform", builder.DefaultPlatform, "image platform `OS/ARCH`")
+	fl.StringArrayVar(&f.from, "from", nil, "`VERSION` or minor line (1.10) to upgrade from (repeatable): the bundle carries every release of the shortest chain from it")
 	fl.StringVar(&f.installer, "installer", "", "installer .tgz `URL|FILE`, online or offline (default: the release's online installer)")
 	fl.StringVar(&f.installerBase, "installer-base", "", "`URL` replacing https://github.com in the default installer URL (a mirror)")
 	fl.StringVar(&f.installerSHA256, "installer-sha256", "", "refuse an installer whose sha256 is not `HEX`")
@@ -158,6 +169,7 @@ func (f *buildFlags) options(release string, levelSet bool) (opts builder.Option
 	}
 	return builder.Options{
 		Version:          release,
+		From:             f.from,
 		Output:           file,
 		Force:            f.force,
 		Registry:         f.registry,
@@ -220,6 +232,7 @@ func printBuild(w io.Writer, res *builder.Result) {
 	fmt.Fprintf(tw, "Components:\t%s\n", strings.Join(res.Components, ", "))
 	fmt.Fprintf(tw, "Images:\t%d, layers %s\n", len(res.Images), res.Compression)
 	fmt.Fprintf(tw, "Installer:\t%s\n", res.Installer.Source)
+	printHops(tw, res.Hops, res.Chains)
 	c := res.Cache
 	fmt.Fprintf(tw, "Cache:\t%d blobs fetched (%s), %d reused, %d damaged and refetched, %d layers recompressed\n",
 		c.BlobsFetched, progress.HumanBytes(c.BytesFetched), c.BlobsReused, c.BlobsCorrupt, c.Recompressed)

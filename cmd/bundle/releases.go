@@ -16,6 +16,7 @@ func init() { toolVerbs = append(toolVerbs, newReleasesCmd) }
 type releasesOptions struct {
 	output   string   // text or json
 	catalogs []string // --catalog files merged over the built-in catalog, in order
+	path     bool     // --path FROM TO: the chain between them
 }
 
 func newReleasesCmd(a *app) *cobra.Command {
@@ -38,15 +39,31 @@ Examples:
   $ bundle releases v1.10.0
   $ bundle releases -o json v1.10.0
   $ bundle releases --catalog my-releases.yaml
+  $ bundle releases --path 1.10.0 v2.15.2
+  $ bundle releases --path 1.10 v2.15.2 -o json    # every 1.10 patch
+
+--path FROM TO shows the chain of releases a multi-hop bundle (bundle build TO --from FROM)
+carries: the shortest that follows Harbor's documented upgrade paths and never skips a
+PostgreSQL step of harbor-db; among equally short ones the newest patch of each line. FROM may
+be a minor line (1.10: every patch of it). Nothing is built or downloaded.
 
 ` + exitStatusHelp,
-		Args: cobra.MaximumNArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			switch {
+			case opts.path && len(args) != 2:
+				return usagef("--path takes FROM and TO, e.g. bundle releases --path 1.10.0 v2.15.2")
+			case !opts.path && len(args) > 1:
+				return usagef("releases takes at most one VERSION (or --path FROM TO)")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runReleases(a.stdout, opts, args)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringArrayVar(&opts.catalogs, "catalog", nil, "catalog `FILE` to merge over the built-in one (repeatable)")
+	cmd.Flags().BoolVar(&opts.path, "path", false, "show the chain of releases from FROM (a version or a minor line) to TO")
 	return cmd
 }
 
@@ -58,6 +75,9 @@ func runReleases(w io.Writer, opts releasesOptions, args []string) error {
 	cat, err := harbor.LoadCatalog(opts.catalogs...)
 	if err != nil {
 		return refused(err)
+	}
+	if opts.path {
+		return runPath(w, cat, jsonOut, args[0], args[1])
 	}
 	if len(args) == 0 {
 		if jsonOut {
