@@ -171,3 +171,38 @@ func layerDigests(img payload.Image) []string {
 	}
 	return out
 }
+
+// TestMultiHopSize measures the 1.10.0 -> 2.15.2 bundle (7 hops) against the sum of the seven
+// single-hop bundles of the same releases, built from the same tiny fake with the same
+// settings: only the ratio means anything. The multi-hop bundle must be smaller than the sum
+// (layers shared between releases are stored once) and at least as large as its largest hop.
+func TestMultiHopSize(t *testing.T) {
+	hops := []string{"v2.4.3", "v2.6.4", "v2.8.6", "v2.10.3", "v2.12.4", "v2.14.4", "v2.15.2"}
+	srv, err := fakeharbor.Start(context.Background(), fakeharbor.Options{Versions: hops})
+	if err != nil {
+		t.Fatalf("starting the fake harbor: %v", err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	cache := t.TempDir()
+	multi, err := Build(context.Background(), hopOptions(t, srv, cache, "v2.15.2", "1.10.0"))
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	if len(multi.Hops) != len(hops) {
+		t.Fatalf("%d hops, want %d", len(multi.Hops), len(hops))
+	}
+	var sum, largest int64
+	for _, v := range hops {
+		res, err := Build(context.Background(), hopOptions(t, srv, cache, v))
+		if err != nil {
+			t.Fatalf("build %s: %v", v, err)
+		}
+		sum += res.Size
+		largest = max(largest, res.Size)
+	}
+	t.Logf("1.10.0 -> 2.15.2 (7 hops): %d bytes; sum of the 7 single-hop bundles %d bytes: ratio %.3f; largest single hop %d bytes (%.2fx)",
+		multi.Size, sum, float64(multi.Size)/float64(sum), largest, float64(multi.Size)/float64(largest))
+	if multi.Size >= sum || multi.Size < largest {
+		t.Errorf("multi-hop %d bytes, single hops sum %d, largest %d", multi.Size, sum, largest)
+	}
+}
