@@ -9,7 +9,7 @@ import (
 	"github.com/harborbundle/bundle/internal/fakeharbor/release"
 )
 
-// service is one docker-compose.yml service as real prepare writes it.
+// service is one docker-compose.yml service as real prepare writes it (1.x and 2.x).
 type service struct {
 	Image         string   `yaml:"image"`
 	ContainerName string   `yaml:"container_name"`
@@ -18,7 +18,7 @@ type service struct {
 	Volumes       []any    `yaml:"volumes,omitempty"`
 	Ports         []string `yaml:"ports,omitempty"`
 	Networks      []string `yaml:"networks"`
-	DNSSearch     string   `yaml:"dns_search"`
+	DNSSearch     string   `yaml:"dns_search,omitempty"` // 1.x only: 2.x's templates have none
 	DependsOn     []string `yaml:"depends_on,omitempty"`
 }
 
@@ -41,33 +41,59 @@ var serviceOrder = []string{"log", "registry", "registryctl", "postgresql", "adm
 // mounts under data_volume. The proxy publishes http.port on 127.0.0.1 only (real Harbor binds
 // every address), so a test never exposes a port.
 func composeFile(rel *release.Release, s settings, flags prepareFlags) ([]byte, error) {
-	byService := map[string]release.Image{}
-	for _, img := range rel.ImagesFor(flags.components()...) {
-		byService[img.Service] = img
-	}
+	byService := imagesByService(rel, flags.components())
+	return encodeCompose("2.3", serviceOrder, byService, func(img release.Image) service {
+		return serviceFor(img, s, byService)
+	})
+}
+
+// encodeCompose is the document every generation's template writes: the format version (none
+// when empty), then the services byService holds in the template's order, each built by svc,
+// then the harbor network.
+func encodeCompose(format string, order []string, byService map[string]release.Image, svc func(release.Image) service) ([]byte, error) {
 	services := &yaml.Node{Kind: yaml.MappingNode}
-	for _, name := range serviceOrder {
+	for _, name := range order {
 		img, ok := byService[name]
 		if !ok {
 			continue
 		}
-		svc := serviceFor(img, s, byService)
 		var n yaml.Node
-		if err := n.Encode(svc); err != nil {
+		if err := n.Encode(svc(img)); err != nil {
 			return nil, fmt.Errorf("encoding service %s: %w", name, err)
 		}
 		services.Content = append(services.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: name}, &n)
 	}
 	doc := struct {
-		Version  string                    `yaml:"version"`
+		Version  string                    `yaml:"version,omitempty"`
 		Services *yaml.Node                `yaml:"services"`
 		Networks map[string]map[string]any `yaml:"networks"`
-	}{"2.3", services, map[string]map[string]any{"harbor": {"external": false}}}
+	}{format, services, map[string]map[string]any{"harbor": {"external": false}}}
 	out, err := yaml.Marshal(doc)
 	if err != nil {
 		return nil, fmt.Errorf("encoding docker-compose.yml: %w", err)
 	}
 	return out, nil
+}
+
+// imagesByService is the release's images for these components, by compose service name.
+func imagesByService(rel *release.Release, components []string) map[string]release.Image {
+	byService := map[string]release.Image{}
+	for _, img := range rel.ImagesFor(components...) {
+		byService[img.Service] = img
+	}
+	return byService
+}
+
+// presentOnly keeps the depends_on entries this install has services for (clair-adapter's clair
+// without clair, redis with external_redis, say); nil when none is left, so the key is omitted.
+func presentOnly(deps []string, present map[string]release.Image) []string {
+	var kept []string
+	for _, d := range deps {
+		if _, ok := present[d]; ok {
+			kept = append(kept, d)
+		}
+	}
+	return kept
 }
 
 func serviceFor(img release.Image, s settings, present map[string]release.Image) service {
@@ -138,13 +164,6 @@ func serviceFor(img release.Image, s settings, present map[string]release.Image)
 		svc.Volumes = []any{data + "/chart_storage:/chart_storage:z"}
 		svc.DependsOn = []string{"redis"}
 	}
-	// depends_on names only services this install has (clair-adapter's clair, say).
-	var deps []string
-	for _, d := range svc.DependsOn {
-		if _, ok := present[d]; ok {
-			deps = append(deps, d)
-		}
-	}
-	svc.DependsOn = deps
+	svc.DependsOn = presentOnly(svc.DependsOn, present)
 	return svc
 }

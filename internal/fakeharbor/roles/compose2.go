@@ -4,22 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/harborbundle/bundle/internal/fakeharbor/release"
 )
-
-// service2 is one service of 2.x's docker-compose.yml.
-type service2 struct {
-	Image         string   `yaml:"image"`
-	ContainerName string   `yaml:"container_name"`
-	EnvFile       []string `yaml:"env_file,omitempty"`
-	Restart       string   `yaml:"restart"`
-	Volumes       []any    `yaml:"volumes,omitempty"`
-	Ports         []string `yaml:"ports,omitempty"`
-	Networks      []string `yaml:"networks"`
-	DependsOn     []string `yaml:"depends_on,omitempty"`
-}
 
 // serviceOrder2 is the order of services in the real 2.x templates.
 var serviceOrder2 = []string{"log", "registry", "registryctl", "postgresql", "core", "portal", "jobservice", "redis",
@@ -47,39 +33,16 @@ func composeFile2(version string, line int, s settings2, flags map[string]bool) 
 	if s.metric && prepareLines[line].exporter {
 		components = append(components, release.Exporter)
 	}
-	byService := map[string]release.Image{}
-	for _, img := range rel.ImagesFor(components...) {
-		byService[img.Service] = img
-	}
+	byService := imagesByService(rel, components)
 	if s.externalDB {
 		delete(byService, "postgresql")
 	}
 	if s.externalRedis {
 		delete(byService, "redis")
 	}
-	services := &yaml.Node{Kind: yaml.MappingNode}
-	for _, name := range serviceOrder2 {
-		img, ok := byService[name]
-		if !ok {
-			continue
-		}
-		svc := serviceFor2(img, line, s, byService)
-		var n yaml.Node
-		if err := n.Encode(svc); err != nil {
-			return nil, fmt.Errorf("encoding service %s: %w", name, err)
-		}
-		services.Content = append(services.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: name}, &n)
-	}
-	doc := struct {
-		Version  string                    `yaml:"version,omitempty"`
-		Services *yaml.Node                `yaml:"services"`
-		Networks map[string]map[string]any `yaml:"networks"`
-	}{composeFormat2(line), services, map[string]map[string]any{"harbor": {"external": false}}}
-	out, err := yaml.Marshal(doc)
-	if err != nil {
-		return nil, fmt.Errorf("encoding docker-compose.yml: %w", err)
-	}
-	return out, nil
+	return encodeCompose(composeFormat2(line), serviceOrder2, byService, func(img release.Image) service {
+		return serviceFor2(img, line, s, byService)
+	})
 }
 
 // composeFormat2 is the template's `version:` line: '2.3' until 2.11, none from 2.12 (the
@@ -91,11 +54,11 @@ func composeFormat2(line int) string {
 	return "2.3"
 }
 
-func serviceFor2(img release.Image, line int, s settings2, present map[string]release.Image) service2 {
+func serviceFor2(img release.Image, line int, s settings2, present map[string]release.Image) service {
 	data := strings.TrimRight(s.dataVolume, "/")
 	cfg := "./common/config/"
 	trust := bind(cfg+"shared/trust-certificates", "/harbor_cust_cert")
-	svc := service2{Image: img.Ref(), ContainerName: img.Container, Restart: "always", Networks: []string{"harbor"}}
+	svc := service{Image: img.Ref(), ContainerName: img.Container, Restart: "always", Networks: []string{"harbor"}}
 	switch img.Service {
 	case "log":
 		svc.Volumes = []any{s.logLocation + "/:/var/log/docker/:z",
@@ -182,13 +145,6 @@ func serviceFor2(img release.Image, line int, s settings2, present map[string]re
 		svc.Volumes = []any{trust}
 		svc.DependsOn = []string{"core", "postgresql"}
 	}
-	// depends_on names only services this install has (no redis with external_redis, say).
-	var deps []string
-	for _, d := range svc.DependsOn {
-		if _, ok := present[d]; ok {
-			deps = append(deps, d)
-		}
-	}
-	svc.DependsOn = deps
+	svc.DependsOn = presentOnly(svc.DependsOn, present)
 	return svc
 }
