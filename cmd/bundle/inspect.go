@@ -14,10 +14,12 @@ func newInspectCmd(a *app) *cobra.Command {
 		Short: "Show what a bundle installs: release, upgrade paths, images, files, build and signature",
 		Long: `Show what a bundle installs without reading all of it: the Harbor release, the versions it
 upgrades from, its images with their digests and sizes, the installer files, how and when it
-was built, and whether it is signed. A multi-hop bundle (bundle build --from) also lists its
-hops, in order, with what each brings (migration, PostgreSQL step, components, images, a rough
-time on the host), and the chain from each version it upgrades from. Only the manifest is read (its sha256 is checked against
+was built, and whether it is signed. Only the manifest is read (its sha256 is checked against
 the trailer); use verify to check every byte.
+
+A multi-hop bundle (bundle build --from) also lists its hops in order, with what each brings
+(migration, PostgreSQL step, components, images, a rough time on the host), and the chain
+from each version it upgrades from.
 
 A split bundle is inspected by naming all its parts.
 

@@ -168,7 +168,7 @@ func TestReleasesRefusals(t *testing.T) {
 		{[]string{"releases", "-o", "yaml"}, `-o "yaml": want text or json`},
 		{[]string{"releases", "--catalog", bad}, "invalid catalog " + bad + ": "},
 		{[]string{"releases", "--catalog", filepath.Join(t.TempDir(), "none.yaml")}, "no such file"},
-		{[]string{"releases", "v1.10.0", "v1.9.4"}, "accepts at most 1 arg"},
+		{[]string{"releases", "v1.10.0", "v1.9.4"}, "releases takes at most one VERSION"},
 		{[]string{"releases", "--bogus"}, "unknown flag: --bogus"},
 	}
 	for _, tc := range cases {
