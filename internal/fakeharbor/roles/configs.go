@@ -33,8 +33,17 @@ func clearConfig(env *Env) error {
 
 // regenerateConfig writes common/config again.
 func regenerateConfig(env *Env, s settings, flags prepareFlags) error {
-	dir := env.Path(prepareConfig)
-	for _, f := range configFiles(s, flags) {
+	if err := writeConfigFiles(env, configFiles(s, flags)); err != nil {
+		return err
+	}
+	// core/certificates is mounted as a directory even when empty.
+	return os.MkdirAll(filepath.Join(env.Path(prepareConfig), "core", "certificates"), 0o755)
+}
+
+// writeConfigFiles writes files under /config as every generation's prepare does: owned by uid
+// 10000, 0600 when secret, each announced with a "Generated configuration file" line.
+func writeConfigFiles(env *Env, files []configFile) error {
+	for _, f := range files {
 		mode := os.FileMode(0o644)
 		if f.secret {
 			mode = 0o600
@@ -45,8 +54,7 @@ func regenerateConfig(env *Env, s settings, flags prepareFlags) error {
 		}
 		fmt.Fprintf(env.Stdout, "Generated configuration file: %s\n", p)
 	}
-	// core/certificates is mounted as a directory even when empty.
-	return os.MkdirAll(filepath.Join(dir, "core", "certificates"), 0o755)
+	return nil
 }
 
 func configFiles(s settings, flags prepareFlags) []configFile {

@@ -3,7 +3,7 @@ package roles
 import (
 	"bytes"
 	"encoding/json"
-	"net"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,10 +17,8 @@ import (
 
 // dbRun is a fake harbor-db started in-process with its image's ENTRYPOINT arguments.
 type dbRun struct {
-	e    *testEnv
+	*running
 	addr string
-	stop chan struct{}
-	done chan int
 }
 
 // startDB runs `harbord db ARGS...` over root and waits until it serves or exits.
@@ -30,31 +28,7 @@ func startDB(t *testing.T, root string, args ...string) *dbRun {
 	e.root = root
 	e.vars["FAKEHARBOR_LISTEN"] = freeAddr(t)
 	e.vars["FAKEHARBOR_PG_UPGRADE_MS"] = "300"
-	r := &dbRun{e: e, addr: e.vars["FAKEHARBOR_LISTEN"], stop: make(chan struct{}), done: make(chan int, 1)}
-	go func() { r.done <- MainWith(e.env(r.stop), append([]string{"db"}, args...)) }()
-	t.Cleanup(func() {
-		select {
-		case <-r.stop:
-		default:
-			close(r.stop)
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case code := <-r.done:
-			r.done <- code
-			return r
-		default:
-		}
-		if c, err := net.Dial("tcp", r.addr); err == nil {
-			c.Close()
-			return r
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("db %q did not start\n%s", args, e.output())
-	return nil
+	return &dbRun{launch(t, e, fmt.Sprintf("db %q", args), append([]string{"db"}, args...)...), e.vars["FAKEHARBOR_LISTEN"]}
 }
 
 // exitCode is the role's exit code, -1 while it serves.

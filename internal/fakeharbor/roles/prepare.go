@@ -87,17 +87,23 @@ func runPrepare(env *Env, args []string) int {
 		fmt.Fprintln(env.Stderr, err)
 		return exitUsage
 	}
-	if err := prepare(env, flags); err != nil {
-		var v *validationError
-		if errors.As(err, &v) {
-			fmt.Fprintln(env.Stdout, "Error happened in config validation...")
-			fmt.Fprintf(env.Stderr, "ERROR:root:%s\n", v.msg)
-			return exitValidation
-		}
-		fmt.Fprintln(env.Stderr, err)
-		return exitFail
+	return prepareExit(env, prepare(env, flags))
+}
+
+// prepareExit is how every generation's prepare ends: validate()'s refusal as "Error happened
+// in config validation..." and exit 255, any other failure (a python traceback) exit 1.
+func prepareExit(env *Env, err error) int {
+	if err == nil {
+		return exitOK
 	}
-	return exitOK
+	var v *validationError
+	if errors.As(err, &v) {
+		fmt.Fprintln(env.Stdout, "Error happened in config validation...")
+		fmt.Fprintf(env.Stderr, "ERROR:root:%s\n", v.msg)
+		return exitValidation
+	}
+	fmt.Fprintln(env.Stderr, err)
+	return exitFail
 }
 
 func prepare(env *Env, flags prepareFlags) error {
@@ -135,7 +141,7 @@ func prepare(env *Env, flags prepareFlags) error {
 		return err
 	}
 	if dataMounted(env) {
-		if err := prepareDataDirs(env, flags); err != nil {
+		if err := makeDataDirs(env, dataDirs(flags), ensureOwner); err != nil {
 			return err
 		}
 	}
@@ -143,6 +149,12 @@ func prepare(env *Env, flags prepareFlags) error {
 	if err != nil {
 		return err
 	}
+	return writeCompose(env, compose)
+}
+
+// writeCompose is the last step of every generation's prepare: docker-compose.yml (0644, owned
+// by whoever runs prepare) and its "Generated" line.
+func writeCompose(env *Env, compose []byte) error {
 	if err := writeFile(env, prepareCompose, compose, 0o644, -1); err != nil {
 		return err
 	}
@@ -173,30 +185,47 @@ func validate(env *Env, s settings, configVersion string) error {
 		return &validationError{"Please specify hostname"}
 	}
 	if configVersion == "1.10.0" && s.https {
-		if s.certificate == "" || s.certificate == placeholderCertificate {
-			return &validationError{"Error: The protocol is https but attribute ssl_cert is not set"}
-		}
-		if s.privateKey == "" || s.privateKey == placeholderCertificate {
-			return &validationError{"Error: The protocol is https but attribute ssl_cert_key is not set"}
+		if err := validateHTTPSCert(s); err != nil {
+			return err
 		}
 	}
 	if s.caBundle != "" && readsHostFiles(configVersion) {
-		p := hostPath(s.caBundle)
-		if strings.HasPrefix(s.caBundle, "/data/") {
-			p = s.caBundle
-		}
-		st, err := os.Stat(env.Path(p))
-		if err != nil {
-			fmt.Fprintf(env.Stderr, "ERROR:root:[Errno 2] No such file or directory: '%s'\n", p)
-			return &validationError{"Can not get file info"}
-		}
-		readable := st.Mode().Perm()&0o004 != 0
-		if owner(st) == uidHarbor {
-			readable = st.Mode().Perm()&0o400 != 0
-		}
-		if !readable {
-			return &validationError{fmt.Sprintf("Cert File %s should be owned by user with uid 10000 or readable by others", s.caBundle)}
-		}
+		return validateCABundle(env, s.caBundle)
+	}
+	return nil
+}
+
+// validateHTTPSCert is validate()'s check of an https block, the same in 1.10 and every 2.x: a
+// certificate and a key that are set and not the placeholder.
+func validateHTTPSCert(s settings) error {
+	if s.certificate == "" || s.certificate == placeholderCertificate {
+		return &validationError{"Error: The protocol is https but attribute ssl_cert is not set"}
+	}
+	if s.privateKey == "" || s.privateKey == placeholderCertificate {
+		return &validationError{"Error: The protocol is https but attribute ssl_cert_key is not set"}
+	}
+	return nil
+}
+
+// validateCABundle is validate()'s check of storage_service.ca_bundle, the same from 1.9 on: it
+// must stat (under /data when it starts with /data/, else under /hostfs) and be readable by the
+// registry's uid 10000 (its owner's read bit when 10000 owns it, else the others' read bit).
+func validateCABundle(env *Env, caBundle string) error {
+	p := hostPath(caBundle)
+	if strings.HasPrefix(caBundle, "/data/") {
+		p = caBundle
+	}
+	st, err := os.Stat(env.Path(p))
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "ERROR:root:[Errno 2] No such file or directory: '%s'\n", p)
+		return &validationError{"Can not get file info"}
+	}
+	readable := st.Mode().Perm()&0o004 != 0
+	if owner(st) == uidHarbor {
+		readable = st.Mode().Perm()&0o400 != 0
+	}
+	if !readable {
+		return &validationError{fmt.Sprintf("Cert File %s should be owned by user with uid 10000 or readable by others", caBundle)}
 	}
 	return nil
 }
@@ -257,18 +286,19 @@ func dataDirs(flags prepareFlags) []dataDir {
 	return dirs
 }
 
-// prepareDataDirs creates the data dirs and fixes their owner, recursively, only when the top
-// directory's owner is wrong: restored files keep their owners when the top dir is right.
-func prepareDataDirs(env *Env, flags prepareFlags) error {
-	for _, d := range dataDirs(flags) {
-		if err := ensureOwner(filepath.Join(env.Path(prepareData), d.name), d.uid, d.mode); err != nil {
+// makeDataDirs makes each of dirs under /data with mk, the generation's way of making one
+// (ensureOwner for 1.x, prepareDir for 2.x).
+func makeDataDirs(env *Env, dirs []dataDir, mk func(dir string, uid int, mode os.FileMode) error) error {
+	for _, d := range dirs {
+		if err := mk(filepath.Join(env.Path(prepareData), d.name), d.uid, d.mode); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// ensureOwner creates dir owned by uid, or chowns it recursively if its top is not owned by uid.
+// ensureOwner creates dir owned by uid, or chowns it recursively if its top is not owned by uid:
+// restored files keep their owners when the top dir is right.
 func ensureOwner(dir string, uid int, mode os.FileMode) error {
 	st, err := os.Stat(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -283,6 +313,11 @@ func ensureOwner(dir string, uid int, mode os.FileMode) error {
 	if owner(st) == uid {
 		return nil
 	}
+	return chownTree(dir, uid)
+}
+
+// chownTree is `chown -R uid:uid dir` without following links.
+func chownTree(dir string, uid int) error {
 	return filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
 		if err != nil {
 			return err

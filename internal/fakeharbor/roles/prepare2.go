@@ -73,17 +73,7 @@ func runPrepare2Command(env *Env, line int, args []string) int {
 			return clickUsage(env, "main.py prepare", "", fmt.Sprintf("Got unexpected extra argument (%s)", a))
 		}
 	}
-	if err := prepare2(env, line, conf, flags); err != nil {
-		var v *validationError
-		if errors.As(err, &v) {
-			fmt.Fprintln(env.Stdout, "Error happened in config validation...")
-			fmt.Fprintf(env.Stderr, "ERROR:root:%s\n", v.msg)
-			return exitValidation
-		}
-		fmt.Fprintln(env.Stderr, err)
-		return exitFail
-	}
-	return exitOK
+	return prepareExit(env, prepare2(env, line, conf, flags))
 }
 
 // prepare2 is commands/prepare.py's prepare(): wipe the config files, read and validate
@@ -115,7 +105,7 @@ func prepare2(env *Env, line int, conf string, flags map[string]bool) error {
 	if err := writeConfig2(env, s, flags); err != nil {
 		return err
 	}
-	if err := prepareDataDirs2(env, flags); err != nil {
+	if err := makeDataDirs(env, dataDirs2(flags), prepareDir); err != nil {
 		return err
 	}
 	if err := prepareSecrets2(env); err != nil {
@@ -130,11 +120,7 @@ func prepare2(env *Env, line int, conf string, flags map[string]bool) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFile(env, prepareCompose, compose, 0o644, -1); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "Generated configuration file: %s\n", prepareCompose)
-	return nil
+	return writeCompose(env, compose)
 }
 
 // clearConfig2 is 2.x's delfile(config_dir): it removes every FILE under /config, recursively,
@@ -183,15 +169,6 @@ func dataDirs2(flags map[string]bool) []dataDir {
 	return dirs
 }
 
-func prepareDataDirs2(env *Env, flags map[string]bool) error {
-	for _, d := range dataDirs2(flags) {
-		if err := prepareDir(filepath.Join(env.Path(prepareData), d.name), d.uid, d.mode); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // prepareDir is utils/misc.py prepare_dir: create with mode, else chmod to mode when it differs;
 // chown recursively only when the top directory's uid or gid is wrong.
 func prepareDir(dir string, uid int, mode os.FileMode) error {
@@ -219,15 +196,7 @@ func prepareDir(dir string, uid int, mode os.FileMode) error {
 	if uid < 0 || (owner(st) == uid && group(st) == uid) {
 		return nil
 	}
-	return filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := os.Lchown(p, uid, uid); err != nil {
-			return fmt.Errorf("changing the owner of %s: %w", p, err)
-		}
-		return nil
-	})
+	return chownTree(dir, uid)
 }
 
 // The secrets of 2.x live in the data volume (there is no /secret mount any more).
@@ -352,12 +321,5 @@ func prepareSuggest(l prepareLine, opt string) string {
 	for _, c := range close {
 		names = append(names, c.o)
 	}
-	switch len(names) {
-	case 0:
-		return ""
-	case 1:
-		return " Did you mean " + names[0] + "?"
-	}
-	sort.Strings(names)
-	return " (Possible options: " + strings.Join(names, ", ") + ")"
+	return clickPossibilities(names)
 }

@@ -3,7 +3,6 @@ package roles
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 )
 
 // writeConfig2 writes common/config for 2.x: the files of 1.x that the fake roles read, plus
@@ -41,16 +40,8 @@ func writeConfig2(env *Env, s settings2, flags map[string]bool) error {
 			"HARBOR_DATABASE_PASSWORD", s.dbPassword,
 		)})
 	}
-	for _, f := range files {
-		mode := os.FileMode(0o644)
-		if f.secret {
-			mode = 0o600
-		}
-		p := filepath.Join(prepareConfig, f.path)
-		if err := writeFile(env, p, []byte(f.data), mode, uidHarbor); err != nil {
-			return err
-		}
-		fmt.Fprintf(env.Stdout, "Generated configuration file: %s\n", p)
+	if err := writeConfigFiles(env, files); err != nil {
+		return err
 	}
 	// Directories the compose file mounts even when empty; prepare_trust_ca recreates the
 	// shared one on every run.

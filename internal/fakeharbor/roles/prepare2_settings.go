@@ -1,10 +1,6 @@
 package roles
 
-import (
-	"fmt"
-	"os"
-	"strings"
-)
+import "fmt"
 
 // settings2 is what 2.x's parse_yaml_config (utils/configs.py) takes from harbor.yml, as far as
 // the fake uses it. The 1.x settings are embedded: the config files are written from them.
@@ -131,11 +127,8 @@ func validate2(env *Env, s settings2, l prepareLine, flags map[string]bool) erro
 		return &validationError{"Error: the protocol must be https when Harbor is deployed with Notary"}
 	}
 	if s.https {
-		if s.certificate == "" || s.certificate == placeholderCertificate {
-			return &validationError{"Error: The protocol is https but attribute ssl_cert is not set"}
-		}
-		if s.privateKey == "" || s.privateKey == placeholderCertificate {
-			return &validationError{"Error: The protocol is https but attribute ssl_cert_key is not set"}
+		if err := validateHTTPSCert(s.settings); err != nil {
+			return err
 		}
 	} else {
 		fmt.Fprintln(env.Stderr, "WARNING:root:WARNING: HTTP protocol is insecure. Harbor will deprecate http protocol in the future. Please make sure to upgrade to https")
@@ -152,22 +145,7 @@ func validate2(env *Env, s settings2, l prepareLine, flags map[string]bool) erro
 		}
 	}
 	if s.caBundle != "" {
-		p := hostPath(s.caBundle)
-		if strings.HasPrefix(s.caBundle, "/data/") {
-			p = s.caBundle
-		}
-		st, err := os.Stat(env.Path(p))
-		if err != nil {
-			fmt.Fprintf(env.Stderr, "ERROR:root:[Errno 2] No such file or directory: '%s'\n", p)
-			return &validationError{"Can not get file info"}
-		}
-		msg := fmt.Sprintf("Cert File %s should be owned by user with uid 10000 or readable by others", s.caBundle)
-		if owner(st) == uidHarbor && st.Mode().Perm()&0o400 == 0 {
-			return &validationError{msg}
-		}
-		if owner(st) != uidHarbor && st.Mode().Perm()&0o004 == 0 {
-			return &validationError{msg}
-		}
+		return validateCABundle(env, s.caBundle)
 	}
 	return nil
 }

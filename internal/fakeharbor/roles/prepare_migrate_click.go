@@ -128,14 +128,20 @@ func clickSuggest(opt string) string {
 			close = append(close, o)
 		}
 	}
-	switch len(close) {
+	return clickPossibilities(close)
+}
+
+// clickPossibilities is how click 8.1's NoSuchOption words the close matches: none, one as
+// " Did you mean X?", more as " (Possible options: ...)" sorted.
+func clickPossibilities(names []string) string {
+	switch len(names) {
 	case 0:
 		return ""
 	case 1:
-		return " Did you mean " + close[0] + "?"
+		return " Did you mean " + names[0] + "?"
 	}
-	sort.Strings(close)
-	return " (Possible options: " + strings.Join(close, ", ") + ")"
+	sort.Strings(names)
+	return " (Possible options: " + strings.Join(names, ", ") + ")"
 }
 
 // seqRatio is difflib.SequenceMatcher(None, a, b).ratio() for short strings (no junk, no

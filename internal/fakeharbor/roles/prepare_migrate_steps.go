@@ -221,19 +221,29 @@ func configDict(d *pyVal, key string) (*pyVal, *pyExit) {
 
 func pyIntVal(n int64) *pyVal { return &pyVal{kind: pyInt, i: big.NewInt(n)} }
 
-// hookMaxCommNeedUpdate is version_2_1_0's max_comm_need_update: a database.max_open_conns in
-// [100, 1000) becomes 1000.
-func hookMaxCommNeedUpdate(d *pyVal) *pyExit {
+// databaseConf is what both database hooks start with: db_conf = config_dict.get('database'),
+// nothing to do (nil, nil) when it is falsy, and db_conf.get(...) crashing when it is no dict.
+func databaseConf(d *pyVal) (*pyVal, *pyExit) {
 	db, ex := configDict(d, "database")
 	if ex != nil {
-		return ex
+		return nil, ex
 	}
 	if !db.truthy() {
-		return nil
+		return nil, nil
 	}
 	if db.kind != pyDict {
 		ex := pyErr("AttributeError", "'%s' object has no attribute 'get'", pyTypeName(db))
-		return &ex
+		return nil, &ex
+	}
+	return db, nil
+}
+
+// hookMaxCommNeedUpdate is version_2_1_0's max_comm_need_update: a database.max_open_conns in
+// [100, 1000) becomes 1000.
+func hookMaxCommNeedUpdate(d *pyVal) *pyExit {
+	db, ex := databaseConf(d)
+	if db == nil {
+		return ex
 	}
 	v, ok := db.get("max_open_conns")
 	if !ok || !v.truthy() {
@@ -256,16 +266,9 @@ func hookMaxCommNeedUpdate(d *pyVal) *pyExit {
 // hookDBConnNeedUpdate is version_2_3_0's db_conn_need_update: max_idle_conns 50 with
 // max_open_conns 1000 (the old defaults) become 100 and 900.
 func hookDBConnNeedUpdate(d *pyVal) *pyExit {
-	db, ex := configDict(d, "database")
-	if ex != nil {
+	db, ex := databaseConf(d)
+	if db == nil {
 		return ex
-	}
-	if !db.truthy() {
-		return nil
-	}
-	if db.kind != pyDict {
-		ex := pyErr("AttributeError", "'%s' object has no attribute 'get'", pyTypeName(db))
-		return &ex
 	}
 	get := func(k string) *pyVal {
 		if v, ok := db.get(k); ok {

@@ -89,24 +89,36 @@ func serveBlob(root string, w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		link := filepath.Join(root, reposDir, name, "_layers/sha256", hexDigest, "link")
-		for _, f := range []struct {
-			path string
-			data []byte
-		}{{data, body}, {link, []byte("sha256:" + hexDigest)}} {
-			if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			if err := writeAtomic(f.path, f.data, 0o644); err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
+		if !storeFiles(w, []storedFile{{data, body}, {link, []byte("sha256:" + hexDigest)}}) {
+			return
 		}
 		w.Header().Set("Docker-Content-Digest", "sha256:"+hexDigest)
 		w.WriteHeader(http.StatusCreated)
 	default:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
+}
+
+// storedFile is one file a push writes into the storage: a blob's data or a link to it.
+type storedFile struct {
+	path string
+	data []byte
+}
+
+// storeFiles writes each file atomically, its directory made first; on the first failure it
+// answers 500 and reports false.
+func storeFiles(w http.ResponseWriter, files []storedFile) bool {
+	for _, f := range files {
+		if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return false
+		}
+		if err := writeAtomic(f.path, f.data, 0o644); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return false
+		}
+	}
+	return true
 }
 
 // walkBlobs counts the blobs under a registry's blobs directory and their total size.
@@ -174,28 +186,15 @@ func serveManifest(root, name, ref string, w http.ResponseWriter, r *http.Reques
 			http.Error(w, `{"errors":[{"code":"DIGEST_INVALID"}]}`, http.StatusBadRequest)
 			return
 		}
-		files := []struct {
-			path string
-			data []byte
-		}{
+		files := []storedFile{
 			{filepath.Join(root, blobsDir, hexDigest[:2], hexDigest, "data"), body},
 			{filepath.Join(manifests, "revisions/sha256", hexDigest, "link"), []byte("sha256:" + hexDigest)},
 		}
 		if byDigest == nil {
-			files = append(files, struct {
-				path string
-				data []byte
-			}{filepath.Join(manifests, "tags", ref, "current/link"), []byte("sha256:" + hexDigest)})
+			files = append(files, storedFile{filepath.Join(manifests, "tags", ref, "current/link"), []byte("sha256:" + hexDigest)})
 		}
-		for _, f := range files {
-			if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			if err := writeAtomic(f.path, f.data, 0o644); err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
+		if !storeFiles(w, files) {
+			return
 		}
 		w.Header().Set("Docker-Content-Digest", "sha256:"+hexDigest)
 		w.Header().Set("Location", "/v2/"+name+"/manifests/sha256:"+hexDigest)

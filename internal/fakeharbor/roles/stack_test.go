@@ -74,9 +74,16 @@ type running struct {
 // start runs a role until the test ends (or stop), and waits until addr answers health.
 func (s *stack) start(e *testEnv, role string) *running {
 	s.t.Helper()
+	return launch(s.t, e, role, role)
+}
+
+// launch runs `harbord ARGS...` in-process until the test ends (or stop) and waits until its
+// FAKEHARBOR_LISTEN accepts connections or it exits; name is what a failure calls it.
+func launch(t *testing.T, e *testEnv, name string, args ...string) *running {
+	t.Helper()
 	r := &running{e: e, stop: make(chan struct{}), done: make(chan int, 1)}
-	go func() { r.done <- MainWith(e.env(r.stop), []string{role}) }()
-	s.t.Cleanup(r.shutdown)
+	go func() { r.done <- MainWith(e.env(r.stop), args) }()
+	t.Cleanup(r.shutdown)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -91,7 +98,7 @@ func (s *stack) start(e *testEnv, role string) *running {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s.t.Fatalf("%s did not start\n%s", role, e.output())
+	t.Fatalf("%s did not start\n%s", name, e.output())
 	return nil
 }
 
