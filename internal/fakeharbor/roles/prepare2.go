@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 )
@@ -286,9 +285,8 @@ func prepareNotarySecrets(env *Env) error {
 	return nil
 }
 
-// prepareSuggest is click's suggestion for an unknown option of `prepare`: difflib's
-// get_close_matches (at most 3, ratio >= 0.6, best first) over the command's long options,
-// one as " Did you mean X?", more as " (Possible options: ...)" sorted.
+// prepareSuggest is click's suggestion for an unknown option of `prepare`, over the command's
+// long options (see clickCloseMatches).
 func prepareSuggest(l prepareLine, opt string) string {
 	if !strings.HasPrefix(opt, "--") {
 		return ""
@@ -297,29 +295,5 @@ func prepareSuggest(l prepareLine, opt string) string {
 	for _, o := range l.options {
 		longs = append(longs, "--with-"+o)
 	}
-	type scored struct {
-		s float64
-		o string
-	}
-	var close []scored
-	for _, o := range longs {
-		if r := seqRatio(opt, o); r >= 0.6 {
-			close = append(close, scored{r, o})
-		}
-	}
-	// heapq.nlargest over (score, word): ties go to the larger word.
-	sort.Slice(close, func(i, j int) bool {
-		if close[i].s != close[j].s {
-			return close[i].s > close[j].s
-		}
-		return close[i].o > close[j].o
-	})
-	if len(close) > 3 {
-		close = close[:3]
-	}
-	var names []string
-	for _, c := range close {
-		names = append(names, c.o)
-	}
-	return clickPossibilities(names)
+	return clickPossibilities(clickCloseMatches(opt, longs))
 }

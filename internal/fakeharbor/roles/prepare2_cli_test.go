@@ -55,6 +55,7 @@ func TestPrepare2CLIAsReal(t *testing.T) {
 		{"v2.6.4", []string{"prepare", "--with-triv"}},
 		{"v2.1.6", []string{"prepare", "--with-clairs"}},
 		{"v2.11.2", []string{"prepare", "--conff"}},
+		{"v2.15.2", []string{"prepare", "--fcf"}},
 	}
 	for _, c := range cases {
 		wantCode, wantOut := runRealMain(t, c.folder, c.args...)

@@ -116,19 +116,40 @@ Options:
 // migrateLongOpts are the long options click suggests from for a mistyped one.
 var migrateLongOpts = []string{"--input", "--output", "--target", "--help"}
 
-// clickSuggest is click's NoSuchOption suggestion for a long option: difflib's
-// get_close_matches (ratio >= 0.6), one as "Did you mean X?", more as "(Possible options: ...)".
+// clickSuggest is click's NoSuchOption suggestion for a mistyped long option of `migrate`.
 func clickSuggest(opt string) string {
 	if !strings.HasPrefix(opt, "--") {
 		return ""
 	}
-	var close []string
-	for _, o := range migrateLongOpts {
-		if seqRatio(opt, o) >= 0.6 {
-			close = append(close, o)
+	return clickPossibilities(clickCloseMatches(opt, migrateLongOpts))
+}
+
+// clickCloseMatches is difflib.get_close_matches(word, possibilities) as click calls it: at
+// most 3, ratio >= 0.6, best first (heapq.nlargest over (score, candidate): a tie goes to the
+// larger candidate). The ratio is SequenceMatcher(a=candidate, b=word): not symmetric, so the
+// candidate comes first, as difflib sets it (set_seq2(word), set_seq1(x)).
+func clickCloseMatches(word string, possibilities []string) []string {
+	type scored struct {
+		s float64
+		o string
+	}
+	var close []scored
+	for _, o := range possibilities {
+		if r := seqRatio(o, word); r >= 0.6 {
+			close = append(close, scored{r, o})
 		}
 	}
-	return clickPossibilities(close)
+	sort.Slice(close, func(i, j int) bool {
+		if close[i].s != close[j].s {
+			return close[i].s > close[j].s
+		}
+		return close[i].o > close[j].o
+	})
+	names := make([]string, 0, min(len(close), 3))
+	for _, c := range close[:min(len(close), 3)] {
+		names = append(names, c.o)
+	}
+	return names
 }
 
 // clickPossibilities is how click 8.1's NoSuchOption words the close matches: none, one as

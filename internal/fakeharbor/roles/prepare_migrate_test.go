@@ -203,7 +203,7 @@ func TestPrepareMigrateClickMatchesReal(t *testing.T) {
 	argLists := [][]string{
 		{"--help"}, {}, {"-i"}, {"--inptu", "x"}, {"--outptu", "x", "-i", "a"}, {"--tar", "x"}, {"--i", "x"},
 		{"-x"}, {"-i", "a", "b", "c"}, {"-i", "a", "-t"}, {"--input"}, {"--hel"}, {"--put", "x"}, {"b", "--help"},
-		{"--help", "-x"}, {"extra"}, {"-ia", "-t9", "--output=o"}, {"-i", "a", "--", "-t"}, {"--target=9", "--input", "--help"},
+		{"--help", "-x"}, {"--at", "x"}, {"--pt", "x"}, {"extra"}, {"-ia", "-t9", "--output=o"}, {"-i", "a", "--", "-t"}, {"--target=9", "--input", "--help"},
 	}
 	for _, tag := range []string{"v2.0.6", "v2.15.2"} {
 		b := newMigrateBox(t, tag)
