@@ -32,6 +32,9 @@ type Options struct {
 	// 2.x releases need it: their prepare image carries the real migration templates and their
 	// installers the real install.sh, prepare, common.sh and harbor.yml.tmpl.
 	HarborReal string
+	// Content is the mix of the images' files: ContentSynthetic (the default) or ContentDebian
+	// (files of real Debian packages, fetched with apt-get into Dir/debian; content_debian.go).
+	Content string
 }
 
 // DefaultCacheDir is $BUNDLE_FAKEHARBOR_CACHE, else <user cache dir>/bundle-fakeharbor.
@@ -58,6 +61,8 @@ type ImageRef struct {
 type Builder struct {
 	opts      Options
 	binarySum string
+	fill      contentFill // the files of the content mix
+	packages  []string    // package=version of the Debian mix
 
 	mu       sync.Mutex
 	releases map[string][]ImageRef
@@ -99,8 +104,16 @@ func NewBuilder(ctx context.Context, opts Options) (*Builder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading harbord binary: %w", err)
 	}
-	return &Builder{opts: opts, binarySum: sum, releases: map[string][]ImageRef{}}, nil
+	fill, packages, err := contentFor(ctx, opts.Content, opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Builder{opts: opts, binarySum: sum, fill: fill, packages: packages, releases: map[string][]ImageRef{}}, nil
 }
+
+// Packages lists "package=version" of the Debian packages the content is made of (none for the
+// synthetic mix): the same list gives the same images.
+func (b *Builder) Packages() []string { return append([]string(nil), b.packages...) }
 
 // Options returns the options in effect, defaults applied.
 func (b *Builder) Options() Options { return b.opts }
@@ -127,10 +140,10 @@ func (b *Builder) Release(version string) ([]ImageRef, error) {
 
 // buildRelease generates the layers (in parallel, one per core at most) and assembles images.
 func (b *Builder) buildRelease(r *release.Release) ([]ImageRef, error) {
-	base, bin := baseLayerSpec(r, b.opts.Size), binaryLayerSpec(b.opts.Binary, b.binarySum)
+	base, bin := baseLayerSpec(r, b.opts.Size, b.fill), binaryLayerSpec(b.opts.Binary, b.binarySum)
 	specs := []*layerSpec{base, bin}
 	for _, img := range r.Images {
-		specs = append(specs, imageLayerSpec(r, img, b.opts.Size))
+		specs = append(specs, imageLayerSpec(r, img, b.opts.Size, b.fill))
 	}
 	migrationsAt := -1 // index in specs of the 2.x prepare's migrations layer
 	if r.Is2x() {

@@ -69,7 +69,7 @@ postgres:x:999:
 harbor:x:10000:
 `
 
-func baseLayerSpec(r *release.Release, size Size) *layerSpec {
+func baseLayerSpec(r *release.Release, size Size, fill contentFill) *layerSpec {
 	s := &layerSpec{Entries: []entry{
 		{Path: "etc/os-release", Mode: 0o644, Data: []byte(photonOSRelease)},
 		{Path: "etc/photon-release", Mode: 0o644, Data: []byte("VMware Photon OS 2.0\nPHOTON_BUILD_NUMBER=ba8a3ba\n")},
@@ -82,7 +82,7 @@ func baseLayerSpec(r *release.Release, size Size) *layerSpec {
 		{Path: "var/log", Mode: 0o755, Dir: true},
 		{Path: "harbor", Mode: 0o755, UID: 10000, GID: 10000, Dir: true},
 	}}
-	s.Entries = append(s.Entries, generatedFiles("photon-"+r.Version, "", int64(float64(size)*baseShare))...)
+	s.Entries = append(s.Entries, fill("photon-"+r.Version, "", int64(float64(size)*baseShare))...)
 	s.addDirs()
 	return s
 }
@@ -98,7 +98,7 @@ func binaryLayerSpec(binary, sum string) *layerSpec {
 	return s
 }
 
-func imageLayerSpec(r *release.Release, img release.Image, size Size) *layerSpec {
+func imageLayerSpec(r *release.Release, img release.Image, size Size, fill contentFill) *layerSpec {
 	total := 0.0
 	for _, i := range r.Images {
 		total += roleWeights[i.Role]
@@ -119,7 +119,7 @@ func imageLayerSpec(r *release.Release, img release.Image, size Size) *layerSpec
 	case "registry":
 		s.Entries = append(s.Entries, entry{Path: "storage", Mode: 0o755, UID: 10000, GID: 10000, Dir: true})
 	}
-	s.Entries = append(s.Entries, generatedFiles(img.Ref(), img.Role, int64(budget))...)
+	s.Entries = append(s.Entries, fill(img.Ref(), img.Role, int64(budget))...)
 	s.addDirs()
 	return s
 }

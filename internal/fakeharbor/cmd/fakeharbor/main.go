@@ -1,7 +1,7 @@
 // Command fakeharbor serves and writes the fake Harbor releases for the demo, the benchmarks and
 // anyone checking bundle's claims by hand.
 //
-//	fakeharbor serve [--size tiny|medium|large|BYTES] [--versions v1.9.4,v1.10.0] [--cache DIR]
+//	fakeharbor serve [--size tiny|medium|large|BYTES] [--versions v1.9.4,v1.10.0] [--cache DIR] [--content synthetic|debian]
 //	fakeharbor images --version v1.10.0 -o FILE.tar      (one docker save of the release)
 //	fakeharbor installer --version v1.10.0 [--offline] -o FILE.tgz
 //	fakeharbor list --version v1.10.0                    (references, digests, sizes)
@@ -28,7 +28,7 @@ import (
 )
 
 const usage = `usage:
-  fakeharbor serve [--size tiny|medium|large|BYTES] [--versions v1.9.4,v1.10.0] [--cache DIR]
+  fakeharbor serve [--size tiny|medium|large|BYTES] [--versions v1.9.4,v1.10.0] [--cache DIR] [--content synthetic|debian]
   fakeharbor images --version VERSION -o FILE.tar [--size ...]
   fakeharbor installer --version VERSION [--offline] -o FILE.tgz [--size ...]
   fakeharbor list --version VERSION [--size ...]
@@ -56,6 +56,7 @@ var errUsage = errors.New("bad usage")
 // common are the flags every subcommand shares.
 type common struct {
 	size, versions, cache, version, out string
+	content                             string
 	dir, components                     string
 	offline                             bool
 	timeout                             time.Duration
@@ -70,6 +71,7 @@ func parse(args []string) (string, common, error) {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.size, "size", "tiny", "tiny, medium, large or a byte count (250MB, 3GB)")
 	fs.StringVar(&c.versions, "versions", "", "comma-separated releases to serve (default: all)")
+	fs.StringVar(&c.content, "content", fakeharbor.ContentSynthetic, "the images' files: synthetic (generated) or debian (real Debian packages, fetched with apt-get)")
 	fs.StringVar(&c.cache, "cache", "", "cache directory (default: "+fakeharbor.DefaultCacheDir()+")")
 	fs.StringVar(&c.version, "version", "", "the release")
 	fs.StringVar(&c.out, "o", "", "output file")
@@ -91,7 +93,7 @@ func (c common) options() (fakeharbor.Options, error) {
 	if err != nil {
 		return fakeharbor.Options{}, err
 	}
-	opts := fakeharbor.Options{Size: size, Dir: c.cache}
+	opts := fakeharbor.Options{Size: size, Dir: c.cache, Content: c.content}
 	if c.versions != "" {
 		opts.Versions = strings.Split(c.versions, ",")
 	}
