@@ -17,7 +17,7 @@ E2E_PKGS := $(filter-out $(RACE_PKGS),$(ALL_PKGS))
 TEST_FUZZTIME ?= 5s
 FUZZTIME ?= 60s
 
-.PHONY: build test test-long demo bench bench-large dist fuzz tools fmt-check vet tidy-check staticcheck clean
+.PHONY: build test test-long demo demo-2x bench bench-large dist fuzz tools fmt-check vet tidy-check staticcheck clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/bundle
@@ -93,6 +93,10 @@ fuzz:
 
 demo: tools build
 	bash scripts/demo.sh
+
+# The same story on Harbor 2.x: 2.13.5 (trivy) -> 2.15.2 (PostgreSQL 15 -> 18, valkey), then rollback.
+demo-2x: tools build
+	bash scripts/demo-2x.sh
 
 bench: tools build
 	bash scripts/bench.sh

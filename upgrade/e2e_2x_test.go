@@ -111,6 +111,8 @@ type upgrade2x struct {
 	flags      []string // install.sh flags the new install ran with
 	plugin     bool     // the new install runs with `docker compose` (v2 plugin)
 	logWants   []string // in the upgrade log
+	// refusals run on the installed, seeded Harbor before the upgrade (they change nothing).
+	refusals func(t *testing.T, h *fakeharbor.Harbor)
 }
 
 // runUpgrade2x installs c.from, upgrades it with c.to's .run and checks the result.
@@ -127,6 +129,9 @@ func runUpgrade2x(t *testing.T, c upgrade2x) {
 	}
 	if p0 < 2 || r0 < 1 {
 		t.Errorf("seeded harbor-db counts %d projects, %d repositories", p0, r0)
+	}
+	if c.refusals != nil {
+		c.refusals(t, h)
 	}
 	backup := filepath.Join(h.Parent, "backups")
 	start := time.Now()
@@ -183,21 +188,49 @@ func TestE2E2xUpgrade1100To206(t *testing.T) {
 		logWants: []string{"prepare"}})
 }
 
-func TestE2E2xUpgrade1100NotaryChartmuseumTo243(t *testing.T) {
+// 1.10.0 with clair and chartmuseum to 2.4.3: clair left the installer in 2.2, so the upgrade
+// needs --drop-components clair; chartmuseum is carried. (Notary is not in this case: 2.x
+// prepare refuses notary over http, and the fake installs over http only.)
+func TestE2E2xUpgrade1100ClairChartmuseumTo243(t *testing.T) {
 	runUpgrade2x(t, upgrade2x{from: "v1.10.0", to: "v2.4.3",
-		components: []string{release.Notary, release.Chartmuseum},
+		components: []string{release.Clair, release.Chartmuseum},
+		args:       []string{"--drop-components", "clair"},
 		before:     []string{"9.6"}, layout: []string{"pg13=13"},
-		flags: []string{"--with-notary", "--with-chartmuseum"}})
+		flags: []string{"--with-chartmuseum"},
+		refusals: func(t *testing.T, h *fakeharbor.Harbor) {
+			refused(t, h, bundleRun2x(t, "v2.4.3"), nil, "no longer has clair", "--drop-components clair")
+		}})
 }
 
+// 2.2.4 -> 2.4.3 (9.6 -> 13) with docker-compose v1: 2.4's install.sh predates the plugin. Before
+// it, the 2.10.3 bundle is refused on this 9.6 data (an undocumented path too).
 func TestE2E2xUpgrade224To243(t *testing.T) {
 	runUpgrade2x(t, upgrade2x{from: "v2.2.4", to: "v2.4.3",
-		before: []string{"9.6"}, layout: []string{"pg13=13"}})
+		before: []string{"9.6"}, layout: []string{"pg13=13"},
+		refusals: func(t *testing.T, h *fakeharbor.Harbor) {
+			refused(t, h, bundleRun2x(t, "v2.10.3"), nil, "v2.2.4", "9.6")
+		}})
 }
 
+// 2.8.6 -> 2.10.3 (13 -> 14) with the plugin. Before it, the 2.15.2 bundle is refused: not a
+// documented path, and its harbor-db (15 -> 18) would find no cluster it upgrades in pg13 data.
 func TestE2E2xUpgrade286To2103(t *testing.T) {
 	runUpgrade2x(t, upgrade2x{from: "v2.8.6", to: "v2.10.3",
-		before: []string{"pg13=13"}, layout: []string{"pg14=14"}, plugin: true})
+		before: []string{"pg13=13"}, layout: []string{"pg14=14"}, plugin: true,
+		refusals: func(t *testing.T, h *fakeharbor.Harbor) {
+			refused(t, h, bundleRun2x(t, "v2.15.2"), nil, "v2.8.6", "13")
+		}})
+}
+
+// 2.7.4 with chartmuseum -> 2.8.6, which drops chartmuseum: refused without consent, done with
+// --drop-components chartmuseum (PostgreSQL 13 stays where it is).
+func TestE2E2xUpgrade274ChartmuseumTo286(t *testing.T) {
+	runUpgrade2x(t, upgrade2x{from: "v2.7.4", to: "v2.8.6", components: []string{release.Chartmuseum},
+		args:   []string{"--drop-components", "chartmuseum"},
+		before: []string{"pg13=13"}, layout: []string{"pg13=13"}, plugin: true,
+		refusals: func(t *testing.T, h *fakeharbor.Harbor) {
+			refused(t, h, bundleRun2x(t, "v2.8.6"), nil, "no longer has chartmuseum", "--drop-components chartmuseum")
+		}})
 }
 
 func TestE2E2xUpgrade2135TrivyTo2152(t *testing.T) {
@@ -210,4 +243,129 @@ func TestE2E2xUpgrade2151To2152Patch(t *testing.T) {
 	runUpgrade2x(t, upgrade2x{from: "v2.15.1", to: "v2.15.2",
 		before: []string{"pg15=15"}, layout: []string{"pg18=18"}, plugin: true,
 		logWants: []string{"no migration"}})
+}
+
+// refused runs the .run (with args) on h and checks it refuses with exit 2, every want in its
+// output, and leaves the host exactly as it was (trees, images, containers).
+func refused(t *testing.T, h *fakeharbor.Harbor, run string, args []string, wants ...string) {
+	t.Helper()
+	before := snapshot(t, h)
+	backup := filepath.Join(h.Parent, "refused-backups")
+	res := runBundle(t, run, append([]string{"--yes", "--backup-dir", backup}, args...)...)
+	if res.code != 2 {
+		t.Errorf("%s on %s: want exit 2: %s", filepath.Base(run), h.Version, res)
+	}
+	for _, w := range wants {
+		if !strings.Contains(res.stdout+res.stderr, w) {
+			t.Errorf("%s on %s: output lacks %q: %s", filepath.Base(run), h.Version, w, res)
+		}
+	}
+	t.Logf("refused: %s", lastLine(res.stderr))
+	assertUnchanged(t, before, snapshot(t, h))
+	if js, _ := Journals(backup); len(js) != 0 {
+		t.Errorf("a refusal left %d journals", len(js))
+	}
+}
+
+// assertRestored2x checks the host after a rollback: version healthy, seeded data there,
+// database and secret trees byte-identical to before the upgrade (pg_upgrade deleted the old
+// cluster: only the backup brings it back), harbor.yml as it was.
+func assertRestored2x(t *testing.T, h *fakeharbor.Harbor, version string, before *hostState, seeded *fakeharbor.Seeded, cfg []byte) {
+	t.Helper()
+	ctx := context.Background()
+	if err := h.WaitHealthy(ctx, version, time.Minute); err != nil {
+		t.Fatalf("not back on a healthy %s: %v", version, err)
+	}
+	if err := h.CheckSeeded(ctx, seeded); err != nil {
+		t.Errorf("data after rollback: %v", err)
+	}
+	after := snapshot(t, h)
+	for _, x := range []struct {
+		name string
+		a, b *TreeManifest
+	}{{"database", before.database, after.database}, {"secret", before.secret, after.secret}} {
+		if d := DiffTrees(x.a, x.b, TreeDiffOptions{}); len(d) > 0 {
+			t.Errorf("%s after rollback differs from before the upgrade: %s", x.name, strings.Join(d, "\n  "))
+		}
+	}
+	if now, _ := os.ReadFile(filepath.Join(h.Dir, "harbor.yml")); string(now) != string(cfg) {
+		t.Errorf("harbor.yml after rollback differs:\n%s", now)
+	}
+}
+
+// TestE2E2xFailedUpgradeRollsBack: the new 2.15.2 core fails its schema migration (the fake's
+// fail-migration-at knob in the data volume) after harbor-db moved PostgreSQL 15 to 18 and
+// deleted pg15; the upgrade rolls back by itself to a healthy 2.13.5 whose database tree is
+// byte-identical to before.
+func TestE2E2xFailedUpgradeRollsBack(t *testing.T) {
+	run := bundleRun2x(t, "v2.15.2")
+	h, seeded := install2xHarbor(t, "v2.13.5", release.Trivy)
+	knobs := filepath.Join(h.DataVolume, ".fakeharbor")
+	if err := os.MkdirAll(knobs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(knobs, "fail-migration-at"), []byte("170\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := os.ReadFile(filepath.Join(h.Dir, "harbor.yml"))
+	before := snapshot(t, h)
+	backup := filepath.Join(h.Parent, "backups")
+	start := time.Now()
+	res := runBundle(t, run, "--yes", "--backup-dir", backup, "--health-timeout", "1m")
+	t.Logf("failed upgrade and automatic rollback took %s", time.Since(start).Round(time.Millisecond))
+	if res.code != 1 || !strings.Contains(res.stderr, "Rolled back") {
+		t.Fatalf("want exit 1 and an automatic rollback: %s\n--- log\n%s", res, upgradeLogTail(backup))
+	}
+	j := readJournalOf(t, backup)
+	if j.State != StateRolledBack {
+		t.Errorf("journal state %s", j.State)
+	}
+	// The new harbor-db did upgrade the data before core failed: the rollback had to restore it.
+	if !strings.Contains(upgradeLogTail(backup), "restore") {
+		t.Errorf("the log shows no restore:\n%s", upgradeLogTail(backup))
+	}
+	assertRestored2x(t, h, "v2.13.5", before, seeded, cfg)
+	if got := dbLayout(t, h.DataVolume); !slices.Equal(got, []string{"pg15=15"}) {
+		t.Errorf("database layout after the rollback: %v", got)
+	}
+}
+
+// TestE2E2xKill: kill -9 of a 2.13.5 -> 2.15.2 upgrade after its images are loaded, then a
+// resume finishes it (healthy 2.15.2, data and counts intact); rollback returns to 2.13.5. Then
+// kill -9 while install.sh runs, and a rollback restores 2.13.5 byte-identical.
+func TestE2E2xKill(t *testing.T) {
+	run := bundleRun2x(t, "v2.15.2")
+	ctx := context.Background()
+	h, seeded := install2xHarbor(t, "v2.13.5", release.Trivy)
+	cfg, _ := os.ReadFile(filepath.Join(h.Dir, "harbor.yml"))
+	before := snapshot(t, h)
+	backup := filepath.Join(h.Parent, "backups")
+
+	start := time.Now()
+	killAt(t, run, backup, "load:end")
+	if r := runBundle(t, run, "--yes", "--resume", "--backup-dir", backup, "--health-timeout", "3m"); r.code != 0 {
+		t.Fatalf("resume after kill at load:end: %s\n--- log\n%s", r, upgradeLogTail(backup))
+	}
+	if err := h.WaitHealthy(ctx, "v2.15.2", time.Minute); err != nil {
+		t.Fatalf("after resume: %v", err)
+	}
+	if err := h.CheckSeeded(ctx, seeded); err != nil {
+		t.Errorf("data after resume: %v", err)
+	}
+	if got := dbLayout(t, h.DataVolume); !slices.Equal(got, []string{"pg18=18"}) {
+		t.Errorf("database layout after the resumed upgrade: %v", got)
+	}
+	if r := runBundle(t, run, "rollback", "--yes", "--backup-dir", backup, "--health-timeout", "3m"); r.code != 0 {
+		t.Fatalf("rollback of the resumed upgrade: %s", r)
+	}
+	assertRestored2x(t, h, "v2.13.5", before, seeded, cfg)
+	t.Logf("load:end: kill, resume, rollback in %s", time.Since(start).Round(time.Millisecond))
+
+	start = time.Now()
+	killAt(t, run, backup, "install:running")
+	if r := runBundle(t, run, "rollback", "--yes", "--backup-dir", backup, "--health-timeout", "3m"); r.code != 0 {
+		t.Fatalf("rollback after kill during install: %s", r)
+	}
+	assertRestored2x(t, h, "v2.13.5", before, seeded, cfg)
+	t.Logf("install:running: kill, rollback in %s", time.Since(start).Round(time.Millisecond))
 }
