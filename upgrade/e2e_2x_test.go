@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/harborbundle/bundle/harbor"
+	"github.com/harborbundle/bundle/internal/docker"
 	"github.com/harborbundle/bundle/internal/fakeharbor"
 	"github.com/harborbundle/bundle/internal/fakeharbor/release"
 )
@@ -108,9 +110,12 @@ type upgrade2x struct {
 	args       []string // extra arguments of the .run
 	layout     []string // dbLayout before, after
 	before     []string
-	flags      []string // install.sh flags the new install ran with
-	plugin     bool     // the new install runs with `docker compose` (v2 plugin)
-	logWants   []string // in the upgrade log
+	flags      []string          // install.sh flags the new install ran with
+	plugin     bool              // the new install runs with `docker compose` (v2 plugin)
+	logWants   []string          // in the upgrade log
+	logLacks   []string          // not in the upgrade log
+	cfgVersion string            // harbor.yml _version afterwards (the -t default of the target's migrate.py)
+	images     map[string]string // container name -> image repository it must run afterwards
 	// refusals run on the installed, seeded Harbor before the upgrade (they change nothing).
 	refusals func(t *testing.T, h *fakeharbor.Harbor)
 }
@@ -170,9 +175,24 @@ func runUpgrade2x(t *testing.T, c upgrade2x) {
 			t.Errorf("the upgrade log lacks %q:\n%s", w, log)
 		}
 	}
+	for _, w := range c.logLacks {
+		if strings.Contains(log, w) {
+			t.Errorf("the upgrade log has %q:\n%s", w, log)
+		}
+	}
+	if cfg, err := harbor.ReadConfig(filepath.Join(h.Dir, "harbor.yml")); err != nil || cfg.ConfigVersion() != c.cfgVersion {
+		t.Errorf("harbor.yml after the upgrade: _version %v (%v), want %s", cfg, err, c.cfgVersion)
+	} else if cfg.DataVolume() != h.DataVolume || cfg.HTTPPort() != h.Port {
+		t.Errorf("harbor.yml after the upgrade: data_volume %s, port %d", cfg.DataVolume(), cfg.HTTPPort())
+	}
 	cs, err := h.Containers(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for name, repo := range c.images {
+		if !slices.ContainsFunc(cs, func(ct docker.Container) bool { return ct.Name == name && strings.HasPrefix(ct.Image, repo+":") }) {
+			t.Errorf("no container %s running %s", name, repo)
+		}
 	}
 	for _, ct := range cs {
 		v := ct.Labels["com.docker.compose.version"]
@@ -184,8 +204,8 @@ func runUpgrade2x(t *testing.T, c upgrade2x) {
 
 func TestE2E2xUpgrade1100To206(t *testing.T) {
 	runUpgrade2x(t, upgrade2x{from: "v1.10.0", to: "v2.0.6",
-		before: []string{"9.6"}, layout: []string{"9.6"},
-		logWants: []string{"prepare"}})
+		before: []string{"9.6"}, layout: []string{"9.6"}, cfgVersion: "2.0.0",
+		logWants: []string{"migrating harbor.yml with goharbor/prepare:v2.0.6 migrate"}})
 }
 
 // 1.10.0 with clair and chartmuseum to 2.4.3: clair left the installer in 2.2, so the upgrade
@@ -195,7 +215,7 @@ func TestE2E2xUpgrade1100ClairChartmuseumTo243(t *testing.T) {
 	runUpgrade2x(t, upgrade2x{from: "v1.10.0", to: "v2.4.3",
 		components: []string{release.Clair, release.Chartmuseum},
 		args:       []string{"--drop-components", "clair"},
-		before:     []string{"9.6"}, layout: []string{"pg13=13"},
+		before:     []string{"9.6"}, layout: []string{"pg13=13"}, cfgVersion: "2.4.0",
 		flags: []string{"--with-chartmuseum"},
 		refusals: func(t *testing.T, h *fakeharbor.Harbor) {
 			refused(t, h, bundleRun2x(t, "v2.4.3"), nil, "no longer has clair", "--drop-components clair")
@@ -206,7 +226,7 @@ func TestE2E2xUpgrade1100ClairChartmuseumTo243(t *testing.T) {
 // it, the 2.10.3 bundle is refused on this 9.6 data (an undocumented path too).
 func TestE2E2xUpgrade224To243(t *testing.T) {
 	runUpgrade2x(t, upgrade2x{from: "v2.2.4", to: "v2.4.3",
-		before: []string{"9.6"}, layout: []string{"pg13=13"},
+		before: []string{"9.6"}, layout: []string{"pg13=13"}, cfgVersion: "2.4.0",
 		refusals: func(t *testing.T, h *fakeharbor.Harbor) {
 			refused(t, h, bundleRun2x(t, "v2.10.3"), nil, "v2.2.4", "9.6")
 		}})
@@ -216,7 +236,7 @@ func TestE2E2xUpgrade224To243(t *testing.T) {
 // documented path, and its harbor-db (15 -> 18) would find no cluster it upgrades in pg13 data.
 func TestE2E2xUpgrade286To2103(t *testing.T) {
 	runUpgrade2x(t, upgrade2x{from: "v2.8.6", to: "v2.10.3",
-		before: []string{"pg13=13"}, layout: []string{"pg14=14"}, plugin: true,
+		before: []string{"pg13=13"}, layout: []string{"pg14=14"}, plugin: true, cfgVersion: "2.10.0",
 		refusals: func(t *testing.T, h *fakeharbor.Harbor) {
 			refused(t, h, bundleRun2x(t, "v2.15.2"), nil, "v2.8.6", "13")
 		}})
@@ -227,7 +247,7 @@ func TestE2E2xUpgrade286To2103(t *testing.T) {
 func TestE2E2xUpgrade274ChartmuseumTo286(t *testing.T) {
 	runUpgrade2x(t, upgrade2x{from: "v2.7.4", to: "v2.8.6", components: []string{release.Chartmuseum},
 		args:   []string{"--drop-components", "chartmuseum"},
-		before: []string{"pg13=13"}, layout: []string{"pg13=13"}, plugin: true,
+		before: []string{"pg13=13"}, layout: []string{"pg13=13"}, plugin: true, cfgVersion: "2.8.0",
 		refusals: func(t *testing.T, h *fakeharbor.Harbor) {
 			refused(t, h, bundleRun2x(t, "v2.8.6"), nil, "no longer has chartmuseum", "--drop-components chartmuseum")
 		}})
@@ -235,14 +255,18 @@ func TestE2E2xUpgrade274ChartmuseumTo286(t *testing.T) {
 
 func TestE2E2xUpgrade2135TrivyTo2152(t *testing.T) {
 	runUpgrade2x(t, upgrade2x{from: "v2.13.5", to: "v2.15.2", components: []string{release.Trivy},
-		before: []string{"pg15=15"}, layout: []string{"pg18=18"}, plugin: true,
-		flags: []string{"--with-trivy"}})
+		before: []string{"pg15=15"}, layout: []string{"pg18=18"}, plugin: true, cfgVersion: "2.15.0",
+		flags: []string{"--with-trivy"},
+		images: map[string]string{"redis": "goharbor/valkey-photon", "trivy-adapter": "goharbor/trivy-adapter-photon",
+			"harbor-db": "goharbor/harbor-db"},
+		logWants: []string{"migrating harbor.yml with goharbor/prepare:v2.15.2 migrate"}})
 }
 
 func TestE2E2xUpgrade2151To2152Patch(t *testing.T) {
 	runUpgrade2x(t, upgrade2x{from: "v2.15.1", to: "v2.15.2",
-		before: []string{"pg15=15"}, layout: []string{"pg18=18"}, plugin: true,
-		logWants: []string{"no migration"}})
+		before: []string{"pg15=15"}, layout: []string{"pg18=18"}, plugin: true, cfgVersion: "2.15.0",
+		logWants: []string{"harbor.yml: already at _version 2.15.0, no migration needed"},
+		logLacks: []string{"migrating harbor.yml with"}})
 }
 
 // refused runs the .run (with args) on h and checks it refuses with exit 2, every want in its
