@@ -84,11 +84,12 @@ func loadDebian(ctx context.Context, dir string) (*debianContent, error) {
 		names = append(names, p)
 	}
 	sort.Strings(names)
+	cands, err := aptCandidates(ctx, names)
+	if err != nil {
+		return nil, err
+	}
 	for _, p := range names {
-		pkg, err := aptCandidate(ctx, p)
-		if err != nil {
-			return nil, err
-		}
+		pkg := cands[p]
 		files, err := d.unpacked(ctx, pkg)
 		if err != nil {
 			return nil, fmt.Errorf("Debian package %s %s: %w", p, pkg.version, err)
@@ -101,20 +102,35 @@ func loadDebian(ctx context.Context, dir string) (*debianContent, error) {
 // aptPackage is what apt's lists say of a package's candidate version.
 type aptPackage struct{ name, version, file, sha256 string }
 
-func aptCandidate(ctx context.Context, name string) (aptPackage, error) {
-	out, err := exec.CommandContext(ctx, "apt-cache", "show", "--no-all-versions", name).Output()
+// aptCandidates reads the candidate version of every package from one apt-cache call (each
+// call reads apt's whole cache: seconds on a loaded machine).
+func aptCandidates(ctx context.Context, names []string) (map[string]aptPackage, error) {
+	out, err := exec.CommandContext(ctx, "apt-cache", append([]string{"show", "--no-all-versions"}, names...)...).Output()
 	if err != nil {
-		return aptPackage{}, fmt.Errorf("apt-cache show %s: %w (run apt-get update first)", name, err)
+		return nil, fmt.Errorf("apt-cache show %s: %w (run apt-get update first)", strings.Join(names, " "), err)
 	}
-	p := aptPackage{name: name}
+	got := map[string]aptPackage{}
+	var p aptPackage
+	keep := func() {
+		if p.name != "" {
+			got[p.name] = p
+		}
+		p = aptPackage{}
+	}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
+		if sc.Text() == "" {
+			keep()
+			continue
+		}
 		k, v, ok := strings.Cut(sc.Text(), ": ")
 		if !ok {
 			continue
 		}
 		switch k {
+		case "Package":
+			p.name = v
 		case "Version":
 			p.version = v
 		case "Filename":
@@ -123,10 +139,13 @@ func aptCandidate(ctx context.Context, name string) (aptPackage, error) {
 			p.sha256 = v
 		}
 	}
-	if p.version == "" || p.file == "" || p.sha256 == "" {
-		return p, fmt.Errorf("apt-cache knows no package %s with a version, file and SHA256 (run apt-get update first)", name)
+	keep()
+	for _, n := range names {
+		if p := got[n]; p.version == "" || p.file == "" || p.sha256 == "" {
+			return nil, fmt.Errorf("apt-cache knows no package %s with a version, file and SHA256 (run apt-get update first)", n)
+		}
 	}
-	return p, nil
+	return got, nil
 }
 
 // unpacked returns the index of pkg's files, downloading, checking and unpacking it the first
