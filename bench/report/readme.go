@@ -28,7 +28,12 @@ func ReplaceSection(readme, section string) (string, error) {
 // tables (every figure from the reports, none typed by hand), "Why bundle" and "How it works".
 func Section(reports []*Report, resultsDir string) string {
 	reps := append([]*Report(nil), reports...)
-	sort.Slice(reps, func(i, j int) bool { return reps[i].SizeBytes < reps[j].SizeBytes })
+	sort.SliceStable(reps, func(i, j int) bool {
+		if reps[i].SizeBytes != reps[j].SizeBytes {
+			return reps[i].SizeBytes < reps[j].SizeBytes
+		}
+		return mixOrder(reps[i]) < mixOrder(reps[j])
+	})
 	var b strings.Builder
 	b.WriteString("## Performance\n\n")
 	if len(reps) == 0 {
@@ -44,14 +49,17 @@ func Section(reports []*Report, resultsDir string) string {
 func performance(b *strings.Builder, reps []*Report, resultsDir string) {
 	first := reps[0]
 	fmt.Fprintf(b, "Measured side by side in one run by `%s` on the fake Harbor 1.10.0 release "+
-		"(16 images with realistic, mixed-compressibility content; see internal/fakeharbor), "+
-		"%d runs of each figure, median. %s Raw output and every measurement with its spread: ",
+		"(16 images; see internal/fakeharbor) with two content mixes: synthetic (generated, "+
+		"mixed-compressibility files) and debian (files of real Debian packages placed as in the real "+
+		"images: PostgreSQL in harbor-db, nginx in the proxy, redis, Python in prepare, Go programs in "+
+		"the Go services), %d runs of each figure, median; sizes are the same in every run. "+
+		"%s Raw output and every measurement with its spread: ",
 		first.Command, first.Runs, MachineLine(first.Machine))
 	for i, r := range reps {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(b, "`%s/%s-%s.md`", resultsDir, dateOnly(r.Date), r.Size)
+		fmt.Fprintf(b, "`%s/%s`", resultsDir, ResultName(r)+".md")
 	}
 	b.WriteString(". `make bench-large` adds the 3 GB release.\n\n")
 
@@ -67,6 +75,14 @@ func performance(b *strings.Builder, reps []*Report, resultsDir string) {
 			}
 		}
 		b.WriteString("\n")
+	}
+	if d := Disagreements(reps); len(d) > 0 {
+		b.WriteString("\nGoals met on one content mix and missed on the other:\n\n")
+		for _, x := range d {
+			b.WriteString("- " + x + "\n")
+		}
+	} else {
+		b.WriteString("\nNo goal is met on one content mix and missed on the other.\n")
 	}
 	b.WriteString("\nThe figures behind them (median):\n\n")
 	header(b, "figure", reps)
@@ -89,7 +105,7 @@ func header(b *strings.Builder, first string, reps []*Report) {
 	cols := strings.Count(first, "|") + 1
 	fmt.Fprintf(b, "| %s |", first)
 	for _, r := range reps {
-		fmt.Fprintf(b, " %s release |", r.Size)
+		fmt.Fprintf(b, " %s release, %s |", r.Size, r.MixName())
 	}
 	b.WriteString("\n|" + strings.Repeat("---|", cols+len(reps)) + "\n")
 }
@@ -136,6 +152,15 @@ func kib(v float64) string { return fmtBytes(v * 1024) }
 
 var figureRows = []figureRow{
 	{"image content, uncompressed docker-archive", cell("size.floor", valueOf, fmtBytes)},
+	{"limit anchor zstd -19 --long=27 / xz -9 -T1 (x .tgz)", func(m map[string]*Metric) string {
+		return pair(cell("size.anchor.zstd", valueOf, fmtBytes), cell("size.anchor.xz", valueOf, fmtBytes))(m) +
+			" (" + vsOffline("size.anchor.zstd")(m) + " / " + vsOffline("size.anchor.xz")(m) + ")"
+	}},
+	{"payload, default / `--level max` (x anchor; x .tgz)", func(m map[string]*Metric) string {
+		return pair(cell("size.payload.default", valueOf, fmtBytes), cell("size.payload.max", valueOf, fmtBytes))(m) +
+			" (" + vsAnchor("size.payload.default")(m) + " / " + vsAnchor("size.payload.max")(m) + "; " +
+			vsOffline("size.payload.default")(m) + " / " + vsOffline("size.payload.max")(m) + ")"
+	}},
 	{"bundle .run, default / `--level max`", pair(cell("size.run.default", valueOf, fmtBytes), cell("size.run.max", valueOf, fmtBytes))},
 	{"offline installer .tgz / its makeself .run", pair(cell("size.offline", valueOf, fmtBytes), cell("size.makeself", valueOf, fmtBytes))},
 	{"cold build: keep / default / `--level max`", triple(cell("build.keep.cold", wallOf, fmtSeconds), cell("build.default.cold", wallOf, fmtSeconds), cell("build.max.cold", wallOf, fmtSeconds))},
@@ -151,6 +176,35 @@ var figureRows = []figureRow{
 	{"extra disk of the upgrade: bundle / manual / makeself", triple(cell("upgrade.ours", diskOf, fmtBytes), cell("upgrade.manual", diskOf, fmtBytes), cell("upgrade.makeself", diskOf, fmtBytes))},
 	{"verify: bundle / sha256sum (test .run)", pair(throughput("verify.ours"), throughput("verify.sha256sum"))},
 	{"peak RSS: verify / check / extract (test .run)", triple(cell("verify.ours", rssOf, kib), cell("check.ours", rssOf, kib), cell("extract.ours", rssOf, kib))},
+}
+
+func sizeRatio(name string, ref string) func(map[string]*Metric) string {
+	return func(m map[string]*Metric) string {
+		return fmtRatio(median(m[name], valueOf) / median(m[ref], valueOf))
+	}
+}
+
+func vsAnchor(name string) func(map[string]*Metric) string {
+	return sizeRatio(name, "size.anchor.zstd")
+}
+func vsOffline(name string) func(map[string]*Metric) string { return sizeRatio(name, "size.offline") }
+
+// mixOrder puts the synthetic mix first, as the results before the mixes were.
+func mixOrder(r *Report) int {
+	if r.MixName() == MixSynthetic {
+		return 0
+	}
+	return 1
+}
+
+// ResultName is the results files' name of a report, without extension: <date>-<size> for the
+// synthetic mix (as before the mixes), <date>-<size>-<mix> for the others.
+func ResultName(r *Report) string {
+	n := dateOnly(r.Date) + "-" + r.Size
+	if r.MixName() != MixSynthetic {
+		n += "-" + r.MixName()
+	}
+	return n
 }
 
 func pair(a, b func(map[string]*Metric) string) func(map[string]*Metric) string {

@@ -17,11 +17,13 @@ import (
 // reportCmd turns the raw records of one size into bench/results/<date>-<size>.{md,json}.
 func reportCmd(_ context.Context, args []string) error {
 	fs := newFlags("report")
-	var raw, size, command, date, machine, md, js, bundle string
+	var raw, size, mix, packages, command, date, machine, md, js, bundle string
 	var runs int
 	var sizeBytes int64
 	fs.StringVar(&raw, "raw", "", "raw measurements (JSON lines)")
 	fs.StringVar(&size, "size", "", "release size to report")
+	fs.StringVar(&mix, "mix", report.MixSynthetic, "content mix of the fake release (synthetic, debian)")
+	fs.StringVar(&packages, "packages", "", "file listing the Debian packages (name=version) of the debian mix, one a line")
 	fs.Int64Var(&sizeBytes, "size-bytes", 0, "the size in bytes (for ordering)")
 	fs.StringVar(&command, "command", "make bench", "the command that reproduces the run")
 	fs.StringVar(&date, "date", "", "date of the run, RFC 3339")
@@ -57,8 +59,15 @@ func reportCmd(_ context.Context, args []string) error {
 	if len(metrics) == 0 {
 		return fmt.Errorf("no measurements for size %s in %s", size, raw)
 	}
-	rep := report.Build(date, size, sizeBytes, command, runs, mach, metrics, filepath.Base(raw))
+	rep := report.Build(date, size, mix, sizeBytes, command, runs, mach, metrics, filepath.Base(raw))
 	rep.Bundle = bundle
+	if packages != "" {
+		b, err := os.ReadFile(packages)
+		if err != nil {
+			return err
+		}
+		rep.Packages = strings.Fields(string(b))
+	}
 	if err := writeWith(js, rep.WriteJSON); err != nil {
 		return err
 	}
@@ -101,7 +110,7 @@ func readmeCmd(_ context.Context, args []string) error {
 	return os.Rename(tmp, readme)
 }
 
-// latestReports reads every <date>-<size>.json and keeps the newest per size.
+// latestReports reads every <date>-<size>[-<mix>].json and keeps the newest per size and mix.
 func latestReports(dir string) ([]*report.Report, error) {
 	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
@@ -122,8 +131,9 @@ func latestReports(dir string) ([]*report.Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", n, err)
 		}
-		if cur := bySize[rep.Size]; cur == nil || rep.Date >= cur.Date {
-			bySize[rep.Size] = rep
+		key := rep.Size + "\x00" + rep.MixName()
+		if cur := bySize[key]; cur == nil || rep.Date >= cur.Date {
+			bySize[key] = rep
 		}
 	}
 	var out []*report.Report
