@@ -86,7 +86,13 @@ func loadDebian(ctx context.Context, dir string) (*debianContent, error) {
 	sort.Strings(names)
 	cands, err := aptCandidates(ctx, names)
 	if err != nil {
-		return nil, err
+		// A fresh machine has no package lists yet: fetch them once, as an administrator would.
+		if out, uerr := exec.CommandContext(ctx, "apt-get", "update", "-qq").CombinedOutput(); uerr != nil {
+			return nil, fmt.Errorf("%w; apt-get update: %v: %s", err, uerr, out)
+		}
+		if cands, err = aptCandidates(ctx, names); err != nil {
+			return nil, err
+		}
 	}
 	for _, p := range names {
 		pkg := cands[p]

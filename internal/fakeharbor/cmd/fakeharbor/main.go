@@ -32,6 +32,7 @@ const usage = `usage:
   fakeharbor images --version VERSION -o FILE.tar [--size ...]
   fakeharbor installer --version VERSION [--offline] -o FILE.tgz [--size ...]
   fakeharbor list --version VERSION [--size ...]
+  fakeharbor packages [--content debian]   (name=version of the Debian packages the content is made of)
   fakeharbor install --version VERSION --dir DIR [--components clair,chartmuseum,notary,trivy] [--offline]
   fakeharbor seed --dir DIR          (a project and a blob, recorded in DIR/seeded.json)
   fakeharbor check --dir DIR [--version VERSION] [--timeout 2m]
@@ -120,6 +121,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("%w: %s needs --dir DIR", errUsage, verb)
 		}
 		return harborVerb(ctx, verb, c, opts, stdout)
+	case "packages":
+		b, err := fakeharbor.NewBuilder(ctx, opts)
+		if err != nil {
+			return err
+		}
+		for _, p := range b.Packages() {
+			fmt.Fprintln(stdout, p)
+		}
+		return nil
 	case "images", "installer", "list":
 		if c.version == "" {
 			return fmt.Errorf("%w: %s needs --version", errUsage, verb)
