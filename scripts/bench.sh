@@ -5,8 +5,11 @@
 # bench/results/<date>-<size>.{md,json,raw.jsonl} with the machine description, then the README
 # section between <!-- bench:start --> and <!-- bench:end --> is rendered from those files.
 #
-#   connected side  bundle size (default, --level max, keep) vs the offline installer .tgz and a
-#                   makeself .run of it; cold build (keep, default, max), warm rebuild (blobs
+#   sizes           every size (payload and .run, default and --level max, keep) against the limit
+#                   anchor `zstd -19 --long=27` (and `xz -9 -T1`) of the same uncompressed
+#                   docker-archive the floor loads, and against the offline installer .tgz, on each
+#                   content mix of the fake (synthetic, debian: files of real Debian packages)
+#   connected side  bundle size vs a makeself .run of the offline installer; cold build (keep, default, max), warm rebuild (blobs
 #                   fetched) vs `crane pull --format oci` and `skopeo copy` of the same images
 #   verify          `bundle verify` vs sha256sum of a 2 GiB .run; peak RSS of check and extract
 #   host side       images-loaded time: the bundle's docker-archive stream | docker load vs the
@@ -17,6 +20,10 @@
 #
 # usage: scripts/bench.sh   (as root, from the source tree; BUNDLE=path, default bin/bundle)
 #   BENCH_SIZES="250MiB 1GiB"  release sizes (image content); `make bench-large`: "3GiB"
+#   BENCH_MIXES="synthetic debian"  content mixes (fakeharbor --content); the first gets every
+#                              figure, the others the sizes and builds (BENCH_MIX_RUNS=1 runs: sizes
+#                              do not vary); results <date>-<size>.* and <date>-<size>-<mix>.*
+#   BENCH_XZ=auto              xz -9 -T1 anchor: auto = only for sizes <= 1GiB, 1 = always, 0 = never
 #   BENCH_RUNS=3               runs of each connected-side, verify and load figure
 #   BENCH_UPGRADE_RUNS=2       runs of each whole upgrade (each installs Harbor 1.9.4 first)
 #   BENCH_VERIFY_BYTES=2GiB    payload of the verify/check/extract .run
@@ -31,6 +38,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bundle=$(readlink -f "${BUNDLE:-$root/bin/bundle}")
 sizes=${BENCH_SIZES:-250MiB 1GiB}
+mixes=${BENCH_MIXES:-synthetic debian}
+mix_runs=${BENCH_MIX_RUNS:-1}
+xz_anchor=${BENCH_XZ:-auto}
 runs=${BENCH_RUNS:-3}
 upgrade_runs=${BENCH_UPGRADE_RUNS:-2}
 verify_bytes=${BENCH_VERIFY_BYTES:-2GiB}
@@ -46,6 +56,9 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 [ "$(id -u)" = 0 ] || die "run as root (the upgrade restores owners)"
 for t in skopeo makeself sha256sum curl jq flock python3; do
 	command -v "$t" >/dev/null || die "$t is missing: run make tools"
+done
+for t in zstd xz; do # the limit anchors
+	command -v "$t" >/dev/null || die "$t is missing: apt-get install zstd xz-utils"
 done
 
 work=$(mktemp -d "${BENCH_TMP:-/var/tmp}/bundle-bench.XXXXXX")
@@ -98,7 +111,7 @@ payload_length() { "$bundle" inspect "$1" -o json | jq '.payloadLength // .Paylo
 # ---------------------------------------------------------------- the fake Harbor, per size
 serve() {
 	[ -n "$serve_pid" ] && { kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true; }
-	(cd "$root" && exec "$fakeharbor" serve --size "$size" --versions v1.9.4,v1.10.0) >"$work/serve.out" 2>"$work/serve.err" &
+	(cd "$root" && exec "$fakeharbor" serve --size "$size" --content "$mix" --versions v1.9.4,v1.10.0) >"$work/serve.out" 2>"$work/serve.err" &
 	serve_pid=$!
 	for _ in $(seq 3000); do
 		[ -s "$work/serve.out" ] && break
@@ -109,9 +122,10 @@ serve() {
 	registry=${reg_kv#registry=}
 	installers=${inst_kv#installers=}
 	dl=$installers/goharbor/harbor/releases/download
-	mapfile -t refs < <(cd "$root" && "$fakeharbor" list --version v1.10.0 --size "$size" | awk '{print $1}')
-	mapfile -t old_refs < <(cd "$root" && "$fakeharbor" list --version v1.9.4 --size "$size" | awk '{print $1}')
-	echo "bench: $size release at $registry (${#refs[@]} images), installers at $installers" >&2
+	mapfile -t refs < <(cd "$root" && "$fakeharbor" list --version v1.10.0 --size "$size" --content "$mix" | awk '{print $1}')
+	mapfile -t old_refs < <(cd "$root" && "$fakeharbor" list --version v1.9.4 --size "$size" --content "$mix" | awk '{print $1}')
+	(cd "$root" && "$fakeharbor" packages --content "$mix") >"$work/packages.txt"
+	echo "bench: $size $mix release at $registry (${#refs[@]} images), installers at $installers" >&2
 }
 
 # ---------------------------------------------------------------- connected side
@@ -124,11 +138,27 @@ artifacts() {
 	offline=$a/mk/harbor-offline-installer-v1.10.0.tgz
 	cp "$root/scripts/manual-upgrade.sh" "$a/mk/"
 	makeself --quiet "$a/mk" "$a/harbor-1.10-makeself.run" "Harbor 1.10.0 offline installer and upgrade guide" ./manual-upgrade.sh >/dev/null
-	(cd "$root" && "$fakeharbor" images --version v1.10.0 --size "$size" -o "$a/floor.tar")
+	(cd "$root" && "$fakeharbor" images --version v1.10.0 --size "$size" --content "$mix" -o "$a/floor.tar")
 	run=1
 	v size.offline bytes "$(fsize "$offline")"
 	v size.makeself bytes "$(fsize "$a/harbor-1.10-makeself.run")"
 	v size.floor bytes "$(fsize "$a/floor.tar")"
+}
+
+# anchors compresses the floor's uncompressed docker-archive with the best general-purpose
+# compressors: what any per-layer scheme is measured against (DESIGN.md's limit anchor). One run:
+# the sizes do not vary, and zstd -19 takes minutes per GiB.
+anchors() {
+	say "$size $mix: limit anchors of the uncompressed docker-archive"
+	run=1
+	m anchor.zstd -- zstd -q -19 --long=27 -T1 -f -o "$a/floor.tar.zst" "$a/floor.tar"
+	v size.anchor.zstd bytes "$(fsize "$a/floor.tar.zst")"
+	rm -f "$a/floor.tar.zst"
+	if [ "$xz_anchor" = 1 ] || { [ "$xz_anchor" = auto ] && [ "$(bytes_of "$size")" -le $((1 << 30)) ]; }; then
+		m anchor.xz -- bash -c 'xz -9 -T1 -c "$0" >"$0.xz"' "$a/floor.tar"
+		v size.anchor.xz bytes "$(fsize "$a/floor.tar.xz")"
+		rm -f "$a/floor.tar.xz"
+	fi
 }
 
 build_ours() { # NAME CACHE OUTPUT BUILD-FLAGS...: a measured bundle build; the summary in OUTPUT.json
@@ -140,12 +170,12 @@ build_ours() { # NAME CACHE OUTPUT BUILD-FLAGS...: a measured bundle build; the 
 }
 
 connected() {
-	say "$size: build, $runs runs: bundle (keep, default, warm, max) vs crane vs skopeo"
+	say "$size $mix: build, $1 runs: bundle (keep, default, warm, max) vs crane vs skopeo"
 	local full=() r
 	for r in "${refs[@]}"; do full+=("$registry/$r"); done
 	"$crane" pull --insecure --format oci "${full[@]}" "$a/warmup-oci" # page cache, unmeasured
 	rm -rf "$a/warmup-oci"
-	for run in $(seq "$runs"); do
+	for run in $(seq "$1"); do
 		m build.crane -- "$crane" pull --insecure --format oci "${full[@]}" "$a/crane-oci"
 		rm -rf "$a/crane-oci"
 		m build.skopeo -- bash -c 'for r in "${@:2}"; do skopeo copy -q --src-tls-verify=false "docker://$1/$r" "oci:$0:$r"; done' \
@@ -340,25 +370,36 @@ upgrade_side() {
 }
 
 # ---------------------------------------------------------------- report
-report() {
-	"$benchtool" report --raw "$raw" --size "$size" --size-bytes "$(bytes_of "$size")" --runs "$runs" \
+report() { # RUNS
+	"$benchtool" report --raw "$raw" --size "$size" --mix "$mix" --packages "$work/packages.txt" --size-bytes "$(bytes_of "$size")" --runs "$1" \
 		--command "$command" --date "$date" --machine "$work/machine.json" --bundle "$("$bundle" --version 2>&1 | head -n 1)" \
-		--md "$out/$day-$size.md" --json "$out/$day-$size.json"
+		--md "$out/$name.md" --json "$out/$name.json"
 }
 
+first_mix=${mixes%% *}
 for size in $sizes; do
-	raw=$out/$day-$size.raw.jsonl
-	: >"$raw"
-	serve
-	artifacts
-	connected
-	verify_side
-	if [ "$host_side" = 1 ]; then
-		load_side
-		upgrade_side
-	fi
-	report
-	rm -rf "${work:?}/$size"
+	for mix in $mixes; do
+		name=$day-$size # the synthetic mix's files keep the names they had before the mixes
+		[ "$mix" = synthetic ] || name=$day-$size-$mix
+		raw=$out/$name.raw.jsonl
+		: >"$raw"
+		serve
+		artifacts
+		anchors
+		if [ "$mix" = "$first_mix" ]; then
+			connected "$runs"
+			verify_side
+			if [ "$host_side" = 1 ]; then
+				load_side
+				upgrade_side
+			fi
+			report "$runs"
+		else
+			connected "$mix_runs"
+			report "$mix_runs"
+		fi
+		rm -rf "${work:?}/$size"
+	done
 done
 if [ -n "$readme" ]; then
 	"$benchtool" readme --results "$out" --readme "$readme"
