@@ -8,8 +8,9 @@
 //	benchtool bigrun --stub BIN --bytes 2GiB -o FILE.run   (a .run of incompressible data)
 //	benchtool dockerarchive FILE.run                       (the upgrader's docker-archive stream, to stdout)
 //	benchtool machine                                      (the machine description, JSON)
-//	benchtool report --raw F --size S ... --md OUT --json OUT
-//	benchtool readme --results DIR --readme README.md      (the README section from the latest results)
+//	benchtool report --raw F --size S [--mix synthetic|debian] [--packages FILE] ... --md OUT --json OUT
+//	benchtool readme --results DIR --readme README.md      (the README section from the latest results,
+//	                                                        one column per size and content mix)
 //
 // It measures what the brief asks without /usr/bin/time so the figures have nanosecond wall
 // clocks and the same RSS definition for every command, ours and the peers'.
