@@ -375,7 +375,8 @@ func TestE2E2xFailedUpgradeRollsBack(t *testing.T) {
 
 // TestE2E2xKill: kill -9 of a 2.13.5 -> 2.15.2 upgrade after its images are loaded, then a
 // resume finishes it (healthy 2.15.2, data and counts intact); rollback returns to 2.13.5. Then
-// kill -9 while install.sh runs, and a rollback restores 2.13.5 byte-identical.
+// kill -9 while install.sh runs, and again with the new Harbor started (pg15 already deleted by
+// pg_upgrade): each time a rollback restores 2.13.5 byte-identical.
 func TestE2E2xKill(t *testing.T) {
 	run := bundleRun2x(t, "v2.15.2")
 	ctx := context.Background()
@@ -411,4 +412,17 @@ func TestE2E2xKill(t *testing.T) {
 	}
 	assertRestored2x(t, h, "v2.13.5", before, seeded, cfg)
 	t.Logf("install:running: kill, rollback in %s", time.Since(start).Round(time.Millisecond))
+
+	// Killed with the new Harbor up but not yet checked: harbor-db has moved the data to pg18 and
+	// deleted pg15; rollback brings pg15 back from the backup, byte-identical.
+	start = time.Now()
+	killAt(t, run, backup, "health:begin")
+	if got := dbLayout(t, h.DataVolume); !slices.Equal(got, []string{"pg18=18"}) {
+		t.Errorf("database layout after the kill at health:begin: %v, want pg18 only", got)
+	}
+	if r := runBundle(t, run, "rollback", "--yes", "--backup-dir", backup, "--health-timeout", "3m"); r.code != 0 {
+		t.Fatalf("rollback after kill at health:begin: %s", r)
+	}
+	assertRestored2x(t, h, "v2.13.5", before, seeded, cfg)
+	t.Logf("health:begin: kill, rollback in %s", time.Since(start).Round(time.Millisecond))
 }
