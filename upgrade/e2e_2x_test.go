@@ -417,6 +417,9 @@ func TestE2E2xKill(t *testing.T) {
 	// deleted pg15; rollback brings pg15 back from the backup, byte-identical.
 	start = time.Now()
 	killAt(t, run, backup, "health:begin")
+	if err := h.WaitHealthy(context.Background(), "v2.15.2", time.Minute); err != nil {
+		t.Fatalf("the new Harbor is not up before the rollback: %v", err)
+	}
 	if got := dbLayout(t, h.DataVolume); !slices.Equal(got, []string{"pg18=18"}) {
 		t.Errorf("database layout after the kill at health:begin: %v, want pg18 only", got)
 	}
