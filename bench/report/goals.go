@@ -122,6 +122,9 @@ func absGoal(what string, v float64, format func(float64) string, limit float64,
 		op = "<="
 	}
 	g := Goal{What: what, Ours: format(v), Ratio: v, Goal: op + " " + format(limit), Limit: limit, AtMost: atMost}
+	if math.IsNaN(v) {
+		g.Ours = "n/a" // not "NaN MiB"
+	}
 	return g.judge()
 }
 

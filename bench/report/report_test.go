@@ -119,6 +119,14 @@ func TestMemoryGoalUsesTheProcessItself(t *testing.T) {
 	t.Fatal("no air-gapped memory goal")
 }
 
+func TestAnAbsoluteGoalNotMeasuredPrintsNA(t *testing.T) {
+	for k, g := range goalsOf(t) {
+		if strings.HasPrefix(k, "extra disk") && (g.Ours != "n/a" || g.Result() != "not measured") {
+			t.Fatalf("%s: ours %q, %s; want n/a, not measured", k, g.Ours, g.Result())
+		}
+	}
+}
+
 func TestReportJSONRoundTripAndMarkdown(t *testing.T) {
 	recs, _ := ReadRecords(strings.NewReader(raw))
 	rep := Build("2026-11-25T19:00:00Z", "1GiB", MixSynthetic, 1<<30, "make bench", 3, Machine{NProc: 2}, Summarise(recs)["1GiB"], "x.raw.jsonl")
