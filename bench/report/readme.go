@@ -116,6 +116,8 @@ func mark(g Goal) string {
 		return "✅"
 	case "missed":
 		return "❌"
+	case "not a goal here":
+		return "(not a goal on this mix)"
 	}
 	return ""
 }
