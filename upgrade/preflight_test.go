@@ -110,6 +110,25 @@ func TestPathAlreadyInstalled(t *testing.T) {
 	}
 }
 
+// A bundle built with --from carries a chain; this upgrader runs one hop, so it must refuse
+// the chain before any change instead of laying out every hop's installer as one install.
+func TestPathRefusesMultiHopBundle(t *testing.T) {
+	m := manifest110()
+	m.Release = "v2.4.3"
+	m.FromVersions = []string{"v1.9.4"}
+	m.Hops = []payload.Hop{{Version: "v1.10.19"}, {Version: "v2.4.3"}}
+	err := pathErr("v1.9.4", m)
+	if err == nil || !strings.Contains(err.Error(), "carries 2 hops (v1.10.19 -> v2.4.3)") {
+		t.Fatalf("multi-hop bundle on a host it starts from: %v", err)
+	}
+	cs := evaluate(func() *facts { f := goodFacts(); f.manifest = m; return f }())
+	for _, c := range cs {
+		if c.Name == "upgrade path" && c.OK {
+			t.Errorf("the plan's upgrade path check passed a multi-hop bundle: %s", c.Detail)
+		}
+	}
+}
+
 func TestLooseVersion(t *testing.T) {
 	for in, want := range map[string]string{"17.06.2-ce": "17.6.2", "20.10.24+dfsg1": "20.10.24", "1.18": "1.18.0", "v1.29.2": "1.29.2"} {
 		if got := looseVersion(in); got != want {
