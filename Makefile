@@ -34,7 +34,7 @@ STATICCHECK_VERSION ?= v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 tools:
 	@missing=(); \
-	for t in strace:strace minisign:minisign skopeo:skopeo makeself:makeself /usr/bin/time:time gpg:gnupg jq:jq; do \
+	for t in strace:strace minisign:minisign skopeo:skopeo makeself:makeself /usr/bin/time:time gpg:gnupg jq:jq zstd:zstd xz:xz-utils; do \
 	  command -v $${t%%:*} >/dev/null || missing+=($${t#*:}); \
 	done; \
 	[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import jinja2, yaml, click, packaging' 2>/dev/null || \

@@ -25,7 +25,9 @@ func ReplaceSection(readme, section string) (string, error) {
 }
 
 // Section renders the README section from the latest report of each size: the Performance
-// tables (every figure from the reports, none typed by hand), "Why bundle" and "How it works".
+// tables, every figure from the reports, none typed by hand. The prose around them (what bundle
+// is, how it works) lives in README.md itself, outside the markers, so a bench run never turns
+// it back into an older text.
 func Section(reports []*Report, resultsDir string) string {
 	reps := append([]*Report(nil), reports...)
 	sort.SliceStable(reps, func(i, j int) bool {
@@ -41,8 +43,6 @@ func Section(reports []*Report, resultsDir string) string {
 	} else {
 		performance(&b, reps, resultsDir)
 	}
-	b.WriteString(whyBundle)
-	b.WriteString(howItWorks)
 	return b.String()
 }
 
