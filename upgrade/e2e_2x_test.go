@@ -228,7 +228,8 @@ func TestE2E2xUpgrade224To243(t *testing.T) {
 	runUpgrade2x(t, upgrade2x{from: "v2.2.4", to: "v2.4.3",
 		before: []string{"9.6"}, layout: []string{"pg13=13"}, cfgVersion: "2.4.0",
 		refusals: func(t *testing.T, h *fakeharbor.Harbor) {
-			refused(t, h, bundleRun2x(t, "v2.10.3"), nil, "v2.2.4", "9.6")
+			refused(t, h, bundleRun2x(t, "v2.10.3"), nil, "Harbor v2.2.4 cannot be upgraded to v2.10.3 directly",
+				"the data is PostgreSQL 9.6 (database) but v2.10.3's harbor-db runs PostgreSQL 14 and upgrades only 13: it would initialise an EMPTY database")
 		}})
 }
 
@@ -238,7 +239,8 @@ func TestE2E2xUpgrade286To2103(t *testing.T) {
 	runUpgrade2x(t, upgrade2x{from: "v2.8.6", to: "v2.10.3",
 		before: []string{"pg13=13"}, layout: []string{"pg14=14"}, plugin: true, cfgVersion: "2.10.0",
 		refusals: func(t *testing.T, h *fakeharbor.Harbor) {
-			refused(t, h, bundleRun2x(t, "v2.15.2"), nil, "v2.8.6", "13")
+			refused(t, h, bundleRun2x(t, "v2.15.2"), nil, "Harbor v2.8.6 cannot be upgraded to v2.15.2 directly",
+				"the data is PostgreSQL 13 (database/pg13) but v2.15.2's harbor-db runs PostgreSQL 18 and upgrades only 15: it would initialise an EMPTY database")
 		}})
 }
 
