@@ -102,11 +102,17 @@ func (r *Runner) exec(ctx context.Context, c call) ([]byte, error) {
 	}
 }
 
+// CLIName is the docker CLI's file name: what a Runner without DockerPath runs from PATH.
+const CLIName = "docker"
+
+// LookPath is the docker CLI a Runner without DockerPath runs: CLIName found on PATH.
+func LookPath() (string, error) { return exec.LookPath(CLIName) }
+
 func (r *Runner) docker() string {
 	if r.DockerPath != "" {
 		return r.DockerPath
 	}
-	return "docker"
+	return CLIName
 }
 
 func (r *Runner) compose() string {

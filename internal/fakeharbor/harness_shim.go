@@ -3,9 +3,10 @@ package fakeharbor
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/harborbundle/bundle/internal/docker"
 )
 
 // Harbor's real prepare script (2.1+) runs `docker run ... --privileged goharbor/prepare:vX`.
@@ -41,7 +42,7 @@ func (h *Harbor) ShimEnv() ([]string, error) {
 
 // WriteDockerShim writes the docker shim into dir (created) and returns dir.
 func WriteDockerShim(dir string) (string, error) {
-	real, err := exec.LookPath("docker")
+	real, err := docker.LookPath()
 	if err != nil {
 		return "", fmt.Errorf("finding docker: %w", err)
 	}
@@ -55,7 +56,7 @@ func WriteDockerShim(dir string) (string, error) {
 		return "", err
 	}
 	script := fmt.Sprintf(dockerShim, "'"+strings.ReplaceAll(real, "'", `'\''`)+"'")
-	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(script), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, docker.CLIName), []byte(script), 0o755); err != nil {
 		return "", err
 	}
 	return dir, nil
