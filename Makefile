@@ -69,8 +69,8 @@ staticcheck: tools
 # names (builder, the differential image test) run beside them.
 test: tools fmt-check vet tidy-check staticcheck
 	@race_log=$$(mktemp); \
-	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS) >"$$race_log" 2>&1 & race_pid=$$!; \
-	$(GO) test -count=1 -timeout 40m -p 2 $(E2E_PKGS); e2e_rc=$$?; \
+	$(GO) test -race -count=1 -timeout 40m $(RACE_PKGS) >"$$race_log" 2>&1 & race_pid=$$!; \
+	$(GO) test -count=1 -timeout 80m -p 2 $(E2E_PKGS); e2e_rc=$$?; \
 	wait $$race_pid; race_rc=$$?; \
 	echo "--- race-detector packages:"; cat "$$race_log"; rm -f "$$race_log"; \
 	[ $$e2e_rc -eq 0 ] && [ $$race_rc -eq 0 ]

@@ -74,6 +74,9 @@ type facts struct {
 	// data_volume/database; postgresErr why it must not start on it (see postgresStep).
 	postgres    string
 	postgresErr error
+	// via is the catalog's chain of releases from the installed version to the target (their
+	// lines, in order), for a refusal's advice; nil when one hop will do or the catalog is silent.
+	via []string
 	// drops are the optional components in use that the target no longer has; dropsAllowed
 	// what --drop-components names.
 	drops        []harbor.Drop
@@ -90,7 +93,7 @@ func evaluate(f *facts) []Check {
 		}
 		cs = append(cs, Check{Name: name, OK: true, Detail: okDetail})
 	}
-	add("upgrade path", pathErr(f.in.Version, f.manifest), fmt.Sprintf("%s -> %s is supported by this bundle", f.in.Version, f.manifest.Release))
+	add("upgrade path", pathErr(f.in.Version, f.manifest, f.via), fmt.Sprintf("%s -> %s is supported by this bundle", f.in.Version, f.manifest.Release))
 	add("components", f.componentsErr, componentsText(f.components, flagsFor(f.components)))
 	add("docker", versionErr("docker", f.docker, f.dockerErr, minDocker), f.docker+" (>= "+minDocker+")")
 	var composeErr error
@@ -143,8 +146,9 @@ func (f *facts) postgresCheck() error {
 	return f.postgresErr
 }
 
-// pathErr allows exactly the versions the bundle says it upgrades from.
-func pathErr(installed string, m *payload.Manifest) error {
+// pathErr allows exactly the versions the bundle says it upgrades from. A refusal names via,
+// the catalog's releases to go through, when it knows them; else the bundle's oldest line.
+func pathErr(installed string, m *payload.Manifest, via []string) error {
 	iv, err := harbor.ParseVersion(installed)
 	if err != nil {
 		return err
@@ -169,7 +173,10 @@ func pathErr(installed string, m *payload.Manifest) error {
 	}
 	oldest := oldestFrom(m.FromVersions)
 	e := &harbor.PathError{From: installed, To: m.Release, Reason: "this bundle upgrades from " + strings.Join(m.FromVersions, ", ")}
-	if oldest != nil && iv.Compare(*oldest) < 0 {
+	switch {
+	case len(via) > 0:
+		e.Via = via
+	case oldest != nil && iv.Compare(*oldest) < 0:
 		e.Via = []string{fmt.Sprintf("v%d.%d.x", oldest.Major, oldest.Minor)}
 	}
 	return e
@@ -367,6 +374,10 @@ func gatherFacts(ctx context.Context, o *Options, in *Install, m *payload.Manife
 	f := &facts{in: in, manifest: m, euid: os.Geteuid(), backupDir: o.BackupDir, dropsAllowed: o.DropComponents, target: target}
 	if o.Catalog != nil {
 		f.old, _ = o.Catalog.Get(in.Version)
+		var pe *harbor.PathError
+		if target != nil && errors.As(o.Catalog.CanUpgrade(in.Version, target), &pe) {
+			f.via = pe.Via
+		}
 	}
 	f.drops, f.componentsErr = droppedInUse(o.Catalog, in, target)
 	if f.componentsErr == nil {

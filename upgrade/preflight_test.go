@@ -102,10 +102,10 @@ func TestEvaluateEachProblem(t *testing.T) {
 
 func TestPathAlreadyInstalled(t *testing.T) {
 	var already *harbor.AlreadyInstalledError
-	if err := pathErr("v1.10.0", manifest110()); !errors.As(err, &already) {
+	if err := pathErr("v1.10.0", manifest110(), nil); !errors.As(err, &already) {
 		t.Errorf("same version: %v", err)
 	}
-	if err := pathErr("1.8.6", manifest110()); err != nil {
+	if err := pathErr("1.8.6", manifest110(), nil); err != nil {
 		t.Errorf("1.8.6: %v", err)
 	}
 }
@@ -117,7 +117,7 @@ func TestPathRefusesMultiHopBundle(t *testing.T) {
 	m.Release = "v2.4.3"
 	m.FromVersions = []string{"v1.9.4"}
 	m.Hops = []payload.Hop{{Version: "v1.10.19"}, {Version: "v2.4.3"}}
-	err := pathErr("v1.9.4", m)
+	err := pathErr("v1.9.4", m, nil)
 	if err == nil || !strings.Contains(err.Error(), "carries 2 hops (v1.10.19 -> v2.4.3)") {
 		t.Fatalf("multi-hop bundle on a host it starts from: %v", err)
 	}
@@ -126,6 +126,21 @@ func TestPathRefusesMultiHopBundle(t *testing.T) {
 		if c.Name == "upgrade path" && c.OK {
 			t.Errorf("the plan's upgrade path check passed a multi-hop bundle: %s", c.Detail)
 		}
+	}
+}
+
+// A refusal names the catalog's chain when the catalog knows it, not the bundle's oldest line:
+// 2.2 cannot reach 2.8 in one hop, so "upgrade to v2.8.x first" would send the operator into a
+// second refusal.
+func TestPathRefusalNamesCatalogChain(t *testing.T) {
+	m := manifest110()
+	m.Release, m.FromVersions = "v2.10.3", []string{"v2.8.0", "v2.8.6", "v2.9.5"}
+	err := pathErr("v2.2.4", m, []string{"v2.4.x", "v2.6.x", "v2.8.x"})
+	if err == nil || !strings.Contains(err.Error(), "upgrade to v2.4.x, then v2.6.x, then v2.8.x first") {
+		t.Errorf("with the catalog's chain: %v", err)
+	}
+	if err := pathErr("v2.2.4", m, nil); err == nil || !strings.Contains(err.Error(), "upgrade to v2.8.x first") {
+		t.Errorf("without a catalog: %v", err)
 	}
 }
 

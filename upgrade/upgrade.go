@@ -248,7 +248,7 @@ func (u *Upgrade) prepareFresh(ctx context.Context, lockErr error) error {
 		fmt.Fprintf(u.o.Out, "Harbor %s in %s is not running; detected from its files.\n", in.Version, in.Dir)
 	}
 	var already *harbor.AlreadyInstalledError
-	if err := pathErr(in.Version, u.manifest); errors.As(err, &already) {
+	if err := pathErr(in.Version, u.manifest, nil); errors.As(err, &already) {
 		return err
 	}
 	f := gatherFacts(ctx, &u.o, in, u.manifest, u.target, u.targetConfig)
