@@ -19,6 +19,15 @@ bundle=$(readlink -f "${BUNDLE:-bin/bundle}")
 root=$(cd "$(dirname "$0")/.." && pwd)
 [ -x "$bundle" ] || { echo "demo: $bundle not found: run make build first" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (the upgrade restores owners)" >&2; exit 2; }
+
+# The machine-wide e2e lock (internal/e2elock), held throughout: Harbor's container names are
+# fixed, so the demo waits for running Docker tests and they wait for it.
+lock=${TMPDIR:-/tmp}/harbor-bundle-e2e.lock
+exec 9>>"$lock"
+if ! flock -n 9; then
+	echo "demo: waiting for the Docker tests holding $lock"
+	flock 9
+fi
 if docker ps -a --format '{{.Names}}' | grep -qx harbor-core; then
 	echo "demo: a container named harbor-core exists already; the demo needs Harbor's fixed names free" >&2
 	exit 2
