@@ -35,9 +35,9 @@ const (
 type KeyID [8]byte
 
 // String formats the ID as minisign prints it: the 8 bytes as a little-endian uint64 in
-// upper-case hex.
+// upper-case hex without leading zeros (minisign's "%" PRIX64), so one ID in 16 is 15 digits.
 func (id KeyID) String() string {
-	return fmt.Sprintf("%016X", binary.LittleEndian.Uint64(id[:]))
+	return fmt.Sprintf("%X", binary.LittleEndian.Uint64(id[:]))
 }
 
 // splitLines splits a minisign text file into lines, dropping trailing line breaks and the \r
