@@ -41,6 +41,11 @@ type Manifest struct {
 	// neither and reads exactly as before.
 	Hops   []Hop   `yaml:"hops,omitempty" json:"hops,omitempty"`
 	Chains []Chain `yaml:"chains,omitempty" json:"chains,omitempty"`
+
+	// Kind is KindUpgrade (empty) or KindTrivyDBRefresh; ScanDBs are the vulnerability DBs
+	// carried (see scandb.go).
+	Kind    string   `yaml:"kind,omitempty" json:"kind,omitempty"`
+	ScanDBs []ScanDB `yaml:"scan_dbs,omitempty" json:"scan_dbs,omitempty"`
 }
 
 // Stub is the executable part of a .run file, before the payload.

@@ -23,7 +23,7 @@ func (m *Manifest) Validate() error {
 	if m.SchemaVersion != SchemaVersion {
 		return fmt.Errorf("schema version %d is not supported (want %d)", m.SchemaVersion, SchemaVersion)
 	}
-	if m.Release == "" {
+	if m.Release == "" && m.Kind != KindTrivyDBRefresh {
 		return errors.New("release is empty")
 	}
 	if err := m.Compression.validate(); err != nil {
@@ -38,6 +38,9 @@ func (m *Manifest) Validate() error {
 		return err
 	}
 	if err := m.validateImages(); err != nil {
+		return err
+	}
+	if err := m.validateScanDBs(); err != nil {
 		return err
 	}
 	return m.validateHops()
