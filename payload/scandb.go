@@ -3,7 +3,9 @@ package payload
 import (
 	"errors"
 	"fmt"
+	"io"
 	"slices"
+	"strings"
 )
 
 // A bundle may carry vulnerability databases for Harbor's scanner (Trivy): an upgrade bundle
@@ -103,4 +105,34 @@ func (m *Manifest) validateScanDBs() error {
 		}
 	}
 	return nil
+}
+
+// AddScanDB writes a DB's layer blob (r yields exactly d.Size bytes) at images/blobs/sha256/<hex>
+// of d.Digest, checking its sha256 on the way; the caller lists d in the Manifest's ScanDBs it
+// closes the Writer with. No image references the blob, so no index entry is written for it.
+func (w *Writer) AddScanDB(d ScanDB, r io.Reader) error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if !isDigest(d.Digest) || d.Size < 0 || d.Size > maxEntrySize {
+		return fmt.Errorf("adding scan db %s: digest %q or size %d is not valid", d.Kind, d.Digest, d.Size)
+	}
+	if _, err := w.addEntry(blobPath(d.Digest), 0o644, d.Size, r, strings.TrimPrefix(d.Digest, "sha256:"), nil); err != nil {
+		return fmt.Errorf("adding scan db %s: %w", d.Kind, err)
+	}
+	return nil
+}
+
+// OpenScanDB returns the carried DB of kind and its layer blob, read by offset; as with
+// OpenEntry, reading it to the end checks its sha256 (an *IntegrityError in place of io.EOF).
+func (r *Reader) OpenScanDB(kind string) (ScanDB, io.ReadCloser, error) {
+	d, ok := r.manifest.ScanDB(kind)
+	if !ok {
+		return ScanDB{}, nil, fmt.Errorf("the bundle carries no %s", kind)
+	}
+	rc, err := r.OpenEntry(blobPath(d.Digest))
+	if err != nil {
+		return ScanDB{}, nil, err
+	}
+	return d, rc, nil
 }
