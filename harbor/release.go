@@ -104,10 +104,17 @@ type Release struct {
 	// health check reads APIBase + "/systeminfo". "" (a --catalog entry without it): not
 	// known, the health check tries both.
 	APIBase string `yaml:"api_base,omitempty" json:"api_base,omitempty"`
+	// TrivyKeys are the harbor.yml `trivy:` keys its prepare reads that keep Trivy off the
+	// network (skip_update, offline_scan from 2.4, skip_java_db_update from 2.9); none before 2.0.
+	// An upgrade that installs a carried vulnerability DB sets them true.
+	TrivyKeys []string `yaml:"trivy_keys,omitempty" json:"trivy_keys,omitempty"`
 	// Compose is what its install.sh needs to run docker compose.
 	Compose Compose `yaml:"compose,omitempty" json:"compose"`
 	// Drops lists the optional components its line no longer has, relative to the line before.
 	Drops []Drop `yaml:"drops,omitempty" json:"drops,omitempty"`
+	// HTTPSRequiredFor are the optional components its prepare refuses to set up unless
+	// harbor.yml enables https (notary in 2.0-2.8: see https_required.go).
+	HTTPSRequiredFor []string `yaml:"https_required_for,omitempty" json:"https_required_for,omitempty"`
 	// ImagesFrom says where the image list comes from: "makefile", "inferred from vX.Y.Z" or
 	// "record" (see catalog.yaml).
 	ImagesFrom string `yaml:"images_from,omitempty" json:"images_from,omitempty"`
