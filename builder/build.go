@@ -26,6 +26,9 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.TrivyDBOnly {
+		return buildScanDBOnly(ctx, s, began)
+	}
 	p, err := makePlan(s)
 	if err != nil {
 		return nil, err
@@ -54,6 +57,9 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer cache.Close()
+	if p.scanDBs, err = pullScanDBs(ctx, s, client, cache); err != nil {
+		return nil, err
+	}
 	var inst *installer
 	if len(p.hops) > 0 {
 		if err := fetchHopInstallers(ctx, s, cache, p); err != nil {
@@ -158,6 +164,9 @@ func write(ctx context.Context, s *settings, p *plan, client *registryClient, ca
 		}
 	}
 	m := manifestFor(s, p, inst)
+	if m.ScanDBs, err = addScanDBs(pw, p.scanDBs); err != nil {
+		return nil, err
+	}
 	if len(p.hops) > 0 {
 		sizes := map[string]int64{}
 		for _, ri := range images {

@@ -103,6 +103,16 @@ type Options struct {
 	// RetryDelay is the first wait before retrying a request that failed with 408, 429, 5xx or
 	// a network error; it doubles at each of the 4 attempts. Default 1s.
 	RetryDelay time.Duration
+
+	// WithTrivyDB carries Trivy's vulnerability DB, pulled from TrivyDBRepository (default
+	// ghcr.io/aquasecurity/trivy-db:2; a reference without tag gets :2, as Trivy does), for
+	// the upgrade to install. WithTrivyJavaDB adds the Java DB (TrivyJavaDBRepository, default
+	// ghcr.io/aquasecurity/trivy-java-db:1). http:// means plain HTTP, as for Registry.
+	WithTrivyDB, WithTrivyJavaDB             bool
+	TrivyDBRepository, TrivyJavaDBRepository string
+	// TrivyDBOnly builds a DB-only bundle (no Version): harbor-trivy-db-YYYYMMDD.run (the
+	// vulnerability DB's UpdatedAt day, UTC) that refreshes the DBs of a running Harbor.
+	TrivyDBOnly bool
 }
 
 // settings are Options checked and with defaults filled in.
@@ -114,7 +124,10 @@ type settings struct {
 // resolveOptions validates the options that need no catalog and no network.
 func resolveOptions(o Options) (*settings, error) {
 	s := &settings{Options: o}
-	if strings.TrimSpace(s.Version) == "" {
+	if err := resolveScanDBOptions(s); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(s.Version) == "" && !s.TrivyDBOnly {
 		return nil, inputErrorf("no version given: name the Harbor release to build, e.g. v1.10.0")
 	}
 	if s.Registry == "" {

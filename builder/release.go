@@ -21,6 +21,8 @@ type plan struct {
 	hops    []*hopPlan
 	chains  *harbor.ChainPlan
 	catalog *harbor.Catalog
+	// scanDBs are the Trivy DBs to carry, pulled and checked (scandb.go).
+	scanDBs []*pulledScanDB
 }
 
 // makePlan resolves the release, the images of the chosen components and the output name.

@@ -30,6 +30,9 @@ type Result struct {
 	// Hops and Chains are those of a multi-hop bundle, as its manifest has them.
 	Hops   []payload.Hop   `json:"hops,omitempty"`
 	Chains []payload.Chain `json:"chains,omitempty"`
+	// Kind is the manifest's ("" upgrade, "trivy-db-refresh"); ScanDBs are the Trivy DBs carried.
+	Kind    string           `json:"kind,omitempty"`
+	ScanDBs []payload.ScanDB `json:"scanDBs,omitempty"`
 }
 
 // Part is one piece of a split bundle (--split).
@@ -64,6 +67,7 @@ func newResult(p *plan, m *payload.Manifest, inst *installer, whole [32]byte, si
 		Installer:   InstallerResult{Source: inst.Source, SHA256: inst.SHA256, Signature: inst.Signature},
 		BuildTime:   m.Builder.BuildTime,
 		Hops:        m.Hops, Chains: m.Chains,
+		Kind: m.Kind, ScanDBs: m.ScanDBs,
 	}
 	for _, img := range m.Images {
 		res.Images = append(res.Images, ImageResult{Ref: img.Ref, Component: img.Component, ManifestDigest: img.ManifestDigest, ConfigDigest: img.ConfigDigest, Size: img.Size})
