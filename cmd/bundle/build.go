@@ -11,6 +11,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/harborbundle/bundle/builder"
+	"github.com/harborbundle/bundle/payload"
+	"github.com/harborbundle/bundle/scandb"
 	"github.com/harborbundle/bundle/sign"
 	"github.com/spf13/cobra"
 )
@@ -39,6 +41,10 @@ type buildFlags struct {
 	stub             string
 	signKey          string
 	quiet            bool
+	// Trivy's vulnerability DBs (issue 16): carried with the release, or alone.
+	withTrivyDB, withTrivyJavaDB             bool
+	trivyDBRepository, trivyJavaDBRepository string
+	trivyDBOnly                              bool
 }
 
 func newBuildCmd(a *app) *cobra.Command { return buildCommand(a, &buildFlags{}) }
@@ -46,7 +52,7 @@ func newBuildCmd(a *app) *cobra.Command { return buildCommand(a, &buildFlags{}) 
 // buildCommand is the build verb with its flags bound to f (tests read f after parsing).
 func buildCommand(a *app, f *buildFlags) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "build VERSION",
+		Use:   "build VERSION | build --trivy-db-only",
 		Short: "Build the self-extracting upgrade bundle of a Harbor release",
 		Long: `Build harbor-upgrade-MAJOR.MINOR.run: this program with a payload attached that carries
 the Harbor release's images (pulled from the registry), the migrator image and the installer
@@ -80,6 +86,12 @@ that follows Harbor's documented upgrade paths and never skips a PostgreSQL step
 hop's installer is its release's URL, on --installer-base when set (--installer names one
 archive and is refused then).
 
+--with-trivy-db carries Trivy's vulnerability DB (--with-trivy-java-db the Java DB too) for
+an air-gapped Harbor's scanner: pulled from ghcr.io/aquasecurity/trivy-db:2 (trivy-java-db:1)
+or --trivy-db-repository REF (a mirror; http:// for plain HTTP), checked to be what Trivy
+publishes, stored as pulled; the upgrade installs it. --trivy-db-only (no VERSION) writes a
+small harbor-trivy-db-YYYYMMDD.run (the DB's day) that refreshes the DB of a running Harbor.
+
 --sign-key signs the bundle: the .run carries a signature of its manifest (checked by bundle
 verify --key and by the .run itself against a trusted key), and NAME.run.minisig signs the
 whole file for minisign -Vm NAME.run -p KEY.pub.
@@ -91,16 +103,28 @@ Examples:
   $ bundle build v1.10.0 --split 4G -o json
   $ bundle build v1.10.0 --sign-key ~/.bundle/harbor.key
   $ bundle build v2.15.2 --from 1.10 --from 2.2.4   # one .run for every hop from there
+  $ bundle build v2.15.2 --with-trivy-db --with-trivy-java-db
+  $ bundle build --trivy-db-only --sign-key ~/.bundle/harbor.key   # the weekly DB refresh
 
 ` + exitStatusHelp,
 		Args: func(_ *cobra.Command, args []string) error {
+			if f.trivyDBOnly {
+				if len(args) != 0 {
+					return usagef("build --trivy-db-only takes no VERSION: it builds a DB-only bundle")
+				}
+				return nil
+			}
 			if len(args) != 1 {
 				return usagef("build takes one VERSION, e.g. bundle build v1.10.0 (bundle releases lists them)")
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts, jsonOut, err := f.options(args[0], cmd.Flags().Changed("level"))
+			release := ""
+			if len(args) == 1 {
+				release = args[0]
+			}
+			opts, jsonOut, err := f.options(release, cmd.Flags().Changed("level"))
 			if err != nil {
 				return err
 			}
@@ -140,6 +164,11 @@ Examples:
 	fl.StringVar(&f.signKey, "sign-key", "", "secret key `FILE` (bundle keygen, minisign -G) to sign the bundle with; writes NAME.run.minisig too")
 	fl.StringVar(&f.stub, "stub", "", "bundle binary `FILE` to attach the payload to (default: this program)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress output")
+	fl.BoolVar(&f.withTrivyDB, "with-trivy-db", false, "carry Trivy's vulnerability DB for the scanner (air-gapped scans)")
+	fl.BoolVar(&f.withTrivyJavaDB, "with-trivy-java-db", false, "carry Trivy's Java DB too")
+	fl.StringVar(&f.trivyDBRepository, "trivy-db-repository", "", "`REF` to pull the vulnerability DB from (default "+scandb.DefaultTrivyDBRef+")")
+	fl.StringVar(&f.trivyJavaDBRepository, "trivy-java-db-repository", "", "`REF` to pull the Java DB from (default "+scandb.DefaultTrivyJavaDBRef+")")
+	fl.BoolVar(&f.trivyDBOnly, "trivy-db-only", false, "build harbor-trivy-db-YYYYMMDD.run: only the DBs, to refresh a running Harbor (no VERSION)")
 	return cmd
 }
 
@@ -168,26 +197,31 @@ func (f *buildFlags) options(release string, levelSet bool) (opts builder.Option
 		level = ""
 	}
 	return builder.Options{
-		Version:          release,
-		From:             f.from,
-		Output:           file,
-		Force:            f.force,
-		Registry:         f.registry,
-		InsecureRegistry: f.insecureRegistry,
-		Platform:         f.platform,
-		Installer:        f.installer,
-		InstallerBase:    f.installerBase,
-		InstallerSHA256:  f.installerSHA256,
-		InstallerKeyring: f.installerKeyring,
-		Components:       f.components,
-		CatalogFiles:     f.catalogs,
-		CacheDir:         f.cache,
-		Jobs:             f.jobs,
-		Compression:      f.compression,
-		Level:            level,
-		Split:            f.split,
-		Stub:             f.stub,
-		BuilderVersion:   version,
+		Version:               release,
+		From:                  f.from,
+		Output:                file,
+		Force:                 f.force,
+		Registry:              f.registry,
+		InsecureRegistry:      f.insecureRegistry,
+		Platform:              f.platform,
+		Installer:             f.installer,
+		InstallerBase:         f.installerBase,
+		InstallerSHA256:       f.installerSHA256,
+		InstallerKeyring:      f.installerKeyring,
+		Components:            f.components,
+		CatalogFiles:          f.catalogs,
+		CacheDir:              f.cache,
+		Jobs:                  f.jobs,
+		Compression:           f.compression,
+		Level:                 level,
+		Split:                 f.split,
+		Stub:                  f.stub,
+		BuilderVersion:        version,
+		WithTrivyDB:           f.withTrivyDB,
+		WithTrivyJavaDB:       f.withTrivyJavaDB,
+		TrivyDBRepository:     f.trivyDBRepository,
+		TrivyJavaDBRepository: f.trivyJavaDBRepository,
+		TrivyDBOnly:           f.trivyDBOnly,
 	}, jsonOut, nil
 }
 
@@ -227,12 +261,19 @@ func printBuild(w io.Writer, res *builder.Result) {
 	if res.SignatureFile != "" {
 		fmt.Fprintf(tw, "Signed:\tyes (manifest in the trailer, whole file in %s)\n", filepath.Base(res.SignatureFile))
 	}
-	fmt.Fprintf(tw, "Harbor release:\t%s\n", res.Release)
-	fmt.Fprintf(tw, "Upgrades from:\t%s\n", strings.Join(res.FromVersions, ", "))
-	fmt.Fprintf(tw, "Components:\t%s\n", strings.Join(res.Components, ", "))
-	fmt.Fprintf(tw, "Images:\t%d, layers %s\n", len(res.Images), res.Compression)
-	fmt.Fprintf(tw, "Installer:\t%s\n", res.Installer.Source)
-	printHops(tw, res.Hops, res.Chains)
+	if res.Kind == payload.KindTrivyDBRefresh {
+		fmt.Fprintf(tw, "Kind:\t%s (refreshes the Trivy DBs of a running Harbor)\n", res.Kind)
+	} else {
+		fmt.Fprintf(tw, "Harbor release:\t%s\n", res.Release)
+		fmt.Fprintf(tw, "Upgrades from:\t%s\n", strings.Join(res.FromVersions, ", "))
+		fmt.Fprintf(tw, "Components:\t%s\n", strings.Join(res.Components, ", "))
+		fmt.Fprintf(tw, "Images:\t%d, layers %s\n", len(res.Images), res.Compression)
+		fmt.Fprintf(tw, "Installer:\t%s\n", res.Installer.Source)
+		printHops(tw, res.Hops, res.Chains)
+	}
+	for _, d := range res.ScanDBs {
+		fmt.Fprintf(tw, "Trivy DB:\t%s\n", scanDBLine(d))
+	}
 	c := res.Cache
 	fmt.Fprintf(tw, "Cache:\t%d blobs fetched (%s), %d reused, %d damaged and refetched, %d layers recompressed\n",
 		c.BlobsFetched, progress.HumanBytes(c.BytesFetched), c.BlobsReused, c.BlobsCorrupt, c.Recompressed)
