@@ -63,9 +63,12 @@ func (u *Upgrade) Execute(ctx context.Context) (*Result, error) {
 		}
 	}
 	j := u.journal
-	for _, name := range changingSteps {
+	for _, name := range u.stepNames() {
 		if j.StepStatus(name) == StatusDone {
 			continue
+		}
+		if err := u.enterStep(name); err != nil {
+			return u.fail(ctx, name, err, start)
 		}
 		if err := u.runStep(ctx, name); err != nil {
 			return u.fail(ctx, name, err, start)
@@ -97,6 +100,9 @@ func (u *Upgrade) startJournal() error {
 	}
 	if old, err := u.o.Catalog.Get(u.in.Version); err == nil {
 		j.OldAPIBase = old.APIBase
+	}
+	if u.records != nil { // a multi-hop bundle (chain_run.go)
+		j.Chain = &ChainRecord{Hops: u.records, KeepProgress: u.o.KeepProgress}
 	}
 	u.journal = j
 	u.log.hideSecretsOf(u.in.ConfigPath())
@@ -137,7 +143,10 @@ func (u *Upgrade) runStep(ctx context.Context, name string) error {
 }
 
 func (u *Upgrade) stepFunc(name string) func(context.Context) error {
-	switch name {
+	_, step := splitStepName(name) // a chain's "v2.4.3/install" is the one-hop install
+	switch step {
+	case StepHopStop:
+		return u.hopStop
 	case StepStop:
 		return u.stop
 	case StepBackup:
@@ -166,6 +175,9 @@ func (u *Upgrade) fail(ctx context.Context, step string, err error, start time.T
 			return u.result(start), fmt.Errorf("interrupted during step %s; run again with --resume or `rollback --backup %s`: %w", step, j.ID, ctx.Err())
 		}
 		return u.result(start), &FailedError{Step: step, Err: err, Journal: j}
+	}
+	if u.keepsProgress() {
+		return u.keepProgress(ctx, step, err, start)
 	}
 	fmt.Fprintf(u.o.Out, "Rolling back to %s...\n", j.From)
 	if rerr := rollback(ctx, u.rollbackEnv(), j); rerr != nil {

@@ -34,7 +34,7 @@ type healthWait struct {
 func (u *Upgrade) health(ctx context.Context) error {
 	j := u.journal
 	in := &Install{Dir: j.InstallDir, DataVolume: j.DataVolume, HTTPPort: j.HTTPPort, HTTPSPort: j.HTTPSPort}
-	err := healthWait{eng: u.o.Engine, db: coreLogChecker{u.o.Engine}, install: in, version: j.To, apiBase: j.APIBase,
+	err := healthWait{eng: u.o.Engine, db: coreLogChecker{u.o.Engine}, install: in, version: u.installVersion(), apiBase: j.APIBase,
 		timeout: u.o.HealthTimeout, interval: u.o.HealthInterval, out: u.o.Out}.run(ctx)
 	if err != nil {
 		return err

@@ -34,6 +34,7 @@ const (
 	StateRollbackFailed = "rollback-failed" // rollback failed: manual commands were printed
 	StateDone           = "done"            // upgraded and healthy
 	StateRolledBack     = "rolled-back"     // back on the old version, healthy
+	StateKeptProgress   = "kept-progress"   // a chain stopped at its last healthy hop (--keep-progress)
 )
 
 // Step states.
@@ -84,6 +85,9 @@ type Journal struct {
 	CountsUnknown string      `json:"counts_unknown,omitempty"`
 	CountsAfter   *DataCounts `json:"counts_after,omitempty"`
 
+	// Chain is set for a multi-hop bundle: its hops and the one in progress (chain_run.go).
+	Chain *ChainRecord `json:"chain,omitempty"`
+
 	Backup   BackupRecord `json:"backup"`
 	Steps    []StepRecord `json:"steps"`
 	Rollback []StepRecord `json:"rollback,omitempty"`
@@ -133,7 +137,9 @@ type StepRecord struct {
 func (j *Journal) Dir() string { return j.dir }
 
 // Open reports whether the upgrade has not reached a final state.
-func (j *Journal) Open() bool { return j.State != StateDone && j.State != StateRolledBack }
+func (j *Journal) Open() bool {
+	return j.State != StateDone && j.State != StateRolledBack && j.State != StateKeptProgress
+}
 
 // Save writes the journal atomically: a synced temp file renamed over the old one, then the
 // directory synced, so a crash leaves either the old or the new journal, never half of one.

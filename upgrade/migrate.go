@@ -53,7 +53,7 @@ func (u *Upgrade) migrate(ctx context.Context) error {
 	if err := u.layOut(stage); err != nil {
 		return err
 	}
-	oldDir := filepath.Join(j.Dir(), "harbor")
+	oldDir := u.previousInstallDir() // the original's in the backup, or a chain's hop before
 	oldBytes, err := os.ReadFile(filepath.Join(oldDir, "harbor.yml"))
 	if err != nil {
 		return fmt.Errorf("reading the old harbor.yml from the backup: %w", err)

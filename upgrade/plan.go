@@ -48,6 +48,12 @@ type Plan struct {
 	ComposeNew ComposeTool `json:"compose_new"`
 	// APIBase is where the new core serves systeminfo (catalog api_base).
 	APIBase string `json:"api_base,omitempty"`
+	// Hops is the chain a multi-hop bundle runs on this host (chain_plan.go); empty for one hop.
+	Hops []PlanHop `json:"hops,omitempty"`
+	// HarborStarts says why Harbor starts at every hop of a chain.
+	HarborStarts string `json:"harbor_starts_every_hop,omitempty"`
+	// EstimateSeconds is the sum of the hops' estimates (a chain only).
+	EstimateSeconds int `json:"estimate_seconds,omitempty"`
 }
 
 func orText(s, alt string) string {
@@ -127,13 +133,14 @@ func (p *Plan) WriteText(w io.Writer) error {
 	if p.Resume != nil {
 		fmt.Fprintf(&b, "  resuming      %s, stopped at step %s (%s)\n", p.Resume.ID, p.Resume.LastStep, p.Resume.Status)
 	}
+	writeHops(&b, p)
 	b.WriteString("\nSteps:\n")
 	for i, s := range p.Steps {
 		mark := ""
 		if s.Skipped {
 			mark = " (done already)"
 		}
-		fmt.Fprintf(&b, "  %d. %-8s %s%s\n", i+1, s.Name, s.Does, mark)
+		fmt.Fprintf(&b, "  %d. %-*s %s%s\n", i+1, stepWidth(p.Steps), s.Name, s.Does, mark)
 	}
 	if p.Rollback {
 		fmt.Fprintf(&b, "  On any failure from step 1 on: automatic rollback to %s from the backup.\n", p.From)

@@ -163,9 +163,6 @@ func pathErr(installed string, m *payload.Manifest, via []string) error {
 	case c > 0:
 		return &harbor.PathError{From: installed, To: m.Release, Reason: "Harbor does not support downgrades; to go back, use `rollback` with the backup taken before the upgrade"}
 	}
-	if len(m.Hops) > 0 {
-		return multiHopErr(m)
-	}
 	for _, f := range m.FromVersions {
 		if fv, err := harbor.ParseVersion(f); err == nil && fv == iv {
 			return nil
@@ -180,18 +177,6 @@ func pathErr(installed string, m *payload.Manifest, via []string) error {
 		e.Via = []string{fmt.Sprintf("v%d.%d.x", oldest.Major, oldest.Minor)}
 	}
 	return e
-}
-
-// multiHopErr refuses a bundle built with --from (several hops) before any change: this upgrader
-// runs one hop, and laying out a chain's installers as one install would stop Harbor and then
-// fail. The chain runner is issue 13's host side.
-func multiHopErr(m *payload.Manifest) error {
-	hops := make([]string, len(m.Hops))
-	for i, h := range m.Hops {
-		hops[i] = h.Version
-	}
-	return fmt.Errorf("this bundle carries %d hops (%s): running a chain of upgrades on the host is not supported by this version of bundle yet; build one bundle per hop (`bundle releases --path FROM TO` lists them) and run them in order",
-		len(hops), strings.Join(hops, " -> "))
 }
 
 func oldestFrom(vs []string) *harbor.Version {

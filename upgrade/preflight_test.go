@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -108,26 +107,6 @@ func TestPathAlreadyInstalled(t *testing.T) {
 	}
 	if err := pathErr("1.8.6", manifest110(), nil); err != nil {
 		t.Errorf("1.8.6: %v", err)
-	}
-}
-
-// A bundle built with --from carries a chain; this upgrader runs one hop, so it must refuse
-// the chain before any change instead of laying out every hop's installer as one install.
-func TestPathRefusesMultiHopBundle(t *testing.T) {
-	m := manifest110()
-	m.Release = "v2.4.3"
-	m.FromVersions = []string{"v1.9.4"}
-	m.Hops = []payload.Hop{{Version: "v1.10.19"}, {Version: "v2.4.3"}}
-	err := pathErr("v1.9.4", m, nil)
-	if err == nil || !strings.Contains(err.Error(), "carries 2 hops (v1.10.19 -> v2.4.3)") {
-		t.Fatalf("multi-hop bundle on a host it starts from: %v", err)
-	}
-	f := goodFacts()
-	f.manifest = m
-	cs := evaluate(f)
-	i := slices.IndexFunc(cs, func(c Check) bool { return c.Name == "upgrade path" })
-	if i < 0 || cs[i].OK {
-		t.Errorf("the plan's upgrade path check does not refuse a multi-hop bundle: %+v", cs)
 	}
 }
 

@@ -23,6 +23,11 @@ func (u *Upgrade) prepareResume(ctx context.Context, j *Journal) error {
 	if j.State == StateRollingBack || j.State == StateRollbackFailed {
 		return &DetectError{fmt.Sprintf("a rollback of upgrade %s was started and did not finish; run `rollback --backup %s` to complete it", j.ID, j.ID)}
 	}
+	if j.Chain != nil {
+		if err := u.resumeChain(j); err != nil {
+			return err
+		}
+	}
 	u.journal = j
 	u.in = &Install{Dir: j.InstallDir, DirFrom: "journal " + j.ID, Version: j.From, DataVolume: j.DataVolume,
 		HTTPPort: j.HTTPPort, HTTPSPort: j.HTTPSPort, Images: j.OldImages}
@@ -50,6 +55,9 @@ func (u *Upgrade) prepareResume(ctx context.Context, j *Journal) error {
 		Checks: checks, HealthWait: u.o.HealthTimeout, Rollback: !u.o.NoRollback,
 		Resume: &ResumePoint{ID: j.ID, LastStep: name, Status: status}, ConfigVersion: u.targetConfig}
 	u.plan.Steps = planSteps(u.plan, u.manifest.Migration.Image)
+	if j.Chain != nil {
+		u.plan.Steps = chainResumeSteps(j)
+	}
 	for i := range u.plan.Steps {
 		u.plan.Steps[i].Skipped = j.StepStatus(u.plan.Steps[i].Name) == StatusDone
 	}

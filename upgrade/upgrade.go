@@ -54,6 +54,9 @@ type Options struct {
 	DryRun         bool
 	NoRollback     bool
 	Resume         bool
+	// KeepProgress: when a hop of a multi-hop bundle fails after an earlier hop finished, stop
+	// at the last healthy hop instead of rolling back to the start (chain_keep.go).
+	KeepProgress bool
 	// Out receives one line per step and the health wait's progress; default discard.
 	Out io.Writer
 	// Progress receives byte progress of the verify, backup and load steps.
@@ -135,6 +138,14 @@ type Upgrade struct {
 	log        *runLog
 	// beforeStep, when set (tests only), runs after a step is journaled as started.
 	beforeStep func(step string)
+	// A multi-hop bundle (chain_*.go): full is its manifest and src the bundle itself, while
+	// manifest and o.Bundle are the current hop's one-hop view; hops is the host's chain.
+	full     *payload.Manifest
+	src      Source
+	hops     []payload.Hop
+	hopIndex int
+	hopReady bool        // the journal's fields are the current hop's (enterHop ran with a journal)
+	records  []HopRecord // the chain's hops as the journal will record them (a fresh chain)
 }
 
 // Plan is what Execute will do.
@@ -246,6 +257,9 @@ func (u *Upgrade) prepareFresh(ctx context.Context, lockErr error) error {
 	u.in = in
 	if !in.Running {
 		fmt.Fprintf(u.o.Out, "Harbor %s in %s is not running; detected from its files.\n", in.Version, in.Dir)
+	}
+	if len(u.manifest.Hops) > 0 {
+		return u.prepareChain(ctx, in, lockErr)
 	}
 	var already *harbor.AlreadyInstalledError
 	if err := pathErr(in.Version, u.manifest, nil); errors.As(err, &already) {

@@ -54,6 +54,7 @@ verify -> detect -> preflight -> plan (confirm) -> stop -> backup -> load -> mig
 // upgradeFlags are the flags of the upgrade, bound to the .run root and to `bundle upgrade`.
 type upgradeFlags struct {
 	yes, dryRun, noRollback, resume, quiet bool
+	keepProgress                           bool
 	output                                 string
 	harborDir                              string // default: from running containers, else ./harbor
 	backupDir                              string
@@ -73,6 +74,7 @@ func (f *upgradeFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.dropComponents, "drop-components", "", "optional components in use that the new release no longer has (clair from 2.2, chartmuseum from 2.8, notary from 2.9), comma list: consent to lose what the plan says they hold")
 	fs.DurationVar(&f.healthTimeout, "health-timeout", upgrade.DefaultHealthTimeout, "how long to wait for Harbor to be healthy (the first start after 1.8 syncs quotas)")
 	fs.BoolVar(&f.noRollback, "no-rollback", false, "on failure, leave the host as it is instead of rolling back")
+	fs.BoolVar(&f.keepProgress, "keep-progress", false, "multi-hop bundle: when a hop fails after an earlier one finished, stop on the last healthy hop instead of rolling back to the start")
 	fs.BoolVar(&f.resume, "resume", false, "finish an upgrade that was interrupted, from its journal")
 	fs.StringVar(&f.key, "key", "", "public key that must have signed the bundle (default: "+selfextract.TrustedKeyPath+" when it exists)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress output")
@@ -92,7 +94,7 @@ func (f *upgradeFlags) options(a *app, b *selfextract.Bundle, jsonOut bool) (upg
 		BundleRef: upgrade.BundleRef{Path: b.Path, Release: pr.Manifest().Release,
 			ManifestSHA256: hex.EncodeToString(b.Trailer.ManifestSHA256[:])},
 		HarborDir: f.harborDir, BackupDir: f.backupDir, Components: comps, DropComponents: splitList(f.dropComponents),
-		HealthTimeout: f.healthTimeout, DryRun: f.dryRun, NoRollback: f.noRollback, Resume: f.resume,
+		HealthTimeout: f.healthTimeout, DryRun: f.dryRun, NoRollback: f.noRollback, Resume: f.resume, KeepProgress: f.keepProgress,
 		Out: a.stderr, Progress: a.reporter(f.quiet || jsonOut),
 	}, nil
 }
