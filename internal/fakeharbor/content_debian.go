@@ -268,7 +268,7 @@ func unixMode(m fs.FileMode) int64 {
 // reservedPaths are the fake's own files and folders (specs.go): a package's file or symlink of
 // the same path is left out.
 var reservedPaths = map[string]bool{
-	"etc/os-release": true, "etc/photon-release": true, "etc/passwd": true, "etc/group": true, "usr/bin/psql": true,
+	"etc/os-release": true, "etc/photon-release": true, "etc/passwd": true, "etc/group": true, "usr/bin/psql": true, "usr/bin/curl": true,
 	"etc/ssl/certs": true, "root": true, "tmp": true, "var/tmp": true, "var/log": true, "storage": true,
 	"var/lib/postgresql": true, "var/lib/postgresql/data": true, "var/lib/redis": true,
 }

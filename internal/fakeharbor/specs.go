@@ -114,6 +114,10 @@ func imageLayerSpec(r *release.Release, img release.Image, size Size, fill conte
 			entry{Path: "var/lib/postgresql", Mode: 0o755, UID: 999, GID: 999, Dir: true},
 			// `docker exec harbor-db psql ...` (bundle's dirty-database check): harbord run as psql.
 			entry{Path: "usr/bin/psql", Link: "/harbor/harbord"})
+	case "trivy-adapter":
+		// `docker exec trivy-adapter curl ...`: its HEALTHCHECK's tool, with which bundle reads the
+		// adapter's metadata (the DB it serves): harbord run as curl.
+		s.Entries = append(s.Entries, entry{Path: "usr/bin/curl", Link: "/harbor/harbord"})
 	case "redis", "valkey":
 		s.Entries = append(s.Entries, entry{Path: "var/lib/redis", Mode: 0o755, UID: 999, GID: 999, Dir: true})
 	case "registry":

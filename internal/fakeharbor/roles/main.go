@@ -33,6 +33,7 @@ var roles = map[string]role{
 	"prepare":       {runPrepare, 0},
 	"migrator":      {runMigrator, 0},
 	"psql":          {runPsql, 0},
+	"curl":          {runCurl, 0},
 	"portal":        simple("portal", "", 8080),
 	"jobservice":    simple("jobservice", "/var/log/jobs", 8080),
 	"registryctl":   simple("registryctl", "", 8080),

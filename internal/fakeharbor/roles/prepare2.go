@@ -101,7 +101,7 @@ func prepare2(env *Env, line int, conf string, flags map[string]bool) error {
 			return err
 		}
 	}
-	if err := writeConfig2(env, s, flags); err != nil {
+	if err := writeConfig2(env, line, s, readTrivySettings(h), flags); err != nil {
 		return err
 	}
 	if err := makeDataDirs(env, dataDirs2(flags), prepareDir); err != nil {

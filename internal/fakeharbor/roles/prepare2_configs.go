@@ -8,7 +8,7 @@ import (
 // writeConfig2 writes common/config for 2.x: the files of 1.x that the fake roles read, plus
 // what 2.x's docker-compose.yml bind-mounts (portal/nginx.conf, shared/trust-certificates) and
 // the env files of trivy-adapter and exporter. Contents are the fake's, paths are the real ones.
-func writeConfig2(env *Env, s settings2, flags map[string]bool) error {
+func writeConfig2(env *Env, line int, s settings2, trivy trivySettings, flags map[string]bool) error {
 	files := configFiles(s.settings, prepareFlags{notary: flags["notary"], clair: flags["clair"], chartmuseum: flags["chartmuseum"]})
 	for i := range files {
 		if files[i].path == "core/env" {
@@ -22,13 +22,7 @@ func writeConfig2(env *Env, s settings2, flags map[string]bool) error {
 		files = append(files, configFile{path: "clair/clair_env", secret: true, data: envFile("POSTGRES_PASSWORD", s.dbPassword)})
 	}
 	if flags["trivy"] {
-		files = append(files, configFile{path: "trivy-adapter/env", secret: true, data: envFile(
-			"SCANNER_LOG_LEVEL", s.logLevel,
-			"SCANNER_REDIS_URL", "redis://redis:6379/5?idle_timeout_seconds=30",
-			"SCANNER_TRIVY_CACHE_DIR", "/home/scanner/.cache/trivy",
-			"SCANNER_TRIVY_REPORTS_DIR", "/home/scanner/.cache/reports",
-			"SCANNER_API_SERVER_ADDR", ":8080",
-		)})
+		files = append(files, configFile{path: "trivy-adapter/env", secret: true, data: trivyAdapterEnv(line, s, trivy)})
 	}
 	if s.metric {
 		files = append(files, configFile{path: "exporter/env", secret: true, data: envFile(

@@ -1,7 +1,6 @@
 package roles
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 )
@@ -13,32 +12,7 @@ import (
 // SCANNER_TRIVY_REPORTS_DIR of its env file), mounted from data_volume/trivy-adapter/{trivy,reports}.
 var trivyDirs = []string{"/home/scanner/.cache/trivy", "/home/scanner/.cache/reports"}
 
-// runTrivyAdapter is trivy-adapter-photon: it answers the adapter's probes on 8080; when it
-// cannot write one of its directories (missing mount, wrong owner) it is unhealthy, as a real
-// adapter that cannot store its vulnerability database would be useless.
-func runTrivyAdapter(env *Env, _ []string) int {
-	var errs []error
-	for _, dir := range trivyDirs {
-		if err := probeWrite(env.Path(dir)); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", dir, err))
-		}
-	}
-	writeErr := errors.Join(errs...)
-	if writeErr != nil {
-		env.logf("trivy-adapter", "%v", writeErr)
-	}
-	probe := func(w http.ResponseWriter, _ *http.Request) {
-		if writeErr != nil {
-			http.Error(w, writeErr.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /probe/healthy", probe)
-	mux.HandleFunc("GET /probe/ready", probe)
-	return serve(env, "trivy-adapter", env.listenAddr(8080), mux)
-}
+// The trivy-adapter role itself is in trivy_adapter.go.
 
 // runExporter is harbor-exporter: Prometheus metrics on 8080 (HARBOR_EXPORTER_PORT,
 // HARBOR_EXPORTER_METRICS_PATH of its env file).
