@@ -91,7 +91,7 @@ func request(ctx context.Context, method, url string, body []byte, want int, hdr
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient().Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,10 @@ type InstallOptions struct {
 	Builder *Builder
 	// Env is added to install.sh's environment.
 	Env []string
+	// HTTPS installs with https on, as an administrator sets it up (harness_https.go): a
+	// self-signed certificate and key in the install dir, harbor.yml's https block naming them
+	// on a free port (Harbor.HTTPSPort); the http port then redirects to it.
+	HTTPS bool
 	// HealthTimeout bounds the wait for every container to be healthy; the default is 2 minutes.
 	HealthTimeout time.Duration
 	// Parent is the directory to work in (created; it must be empty); the default is a new
@@ -50,6 +54,7 @@ type Harbor struct {
 	DataVolume string   // harbor.yml's data_volume, Parent/data
 	LogDir     string   // harbor.yml's log location, Parent/log
 	Port       int      // http.port, published on 127.0.0.1
+	HTTPSPort  int      // https.port, published on 127.0.0.1; 0 without https
 	Installer  string   // the installer .tgz it was installed from
 	Docker     *docker.Runner
 	Log        *SyncBuffer // every command run and its output
@@ -180,6 +185,11 @@ func newHarbor(ctx context.Context, b *Builder, opts InstallOptions) (*Harbor, e
 	h := &Harbor{Version: opts.Version, Components: opts.Components, Parent: parent, keep: opts.Parent != "", Dir: filepath.Join(parent, "harbor"),
 		DataVolume: filepath.Join(parent, "data"), LogDir: filepath.Join(parent, "log"), Port: port,
 		Docker: r, Log: log, builder: b, preImages: map[string]bool{}}
+	if opts.HTTPS {
+		if h.HTTPSPort, err = freePort(); err != nil {
+			return h, err
+		}
+	}
 	images, err := r.Images(ctx, "label="+LabelFake)
 	if err != nil {
 		return h, err
@@ -236,8 +246,14 @@ func (h *Harbor) Flags() []string {
 	return flags
 }
 
-// URL is the address of path on the installed Harbor's proxy.
-func (h *Harbor) URL(path string) string { return fmt.Sprintf("http://127.0.0.1:%d%s", h.Port, path) }
+// URL is the address of path on the installed Harbor's proxy: over https when it has https on
+// (its http port only redirects there).
+func (h *Harbor) URL(path string) string {
+	if h.HTTPSPort > 0 {
+		return fmt.Sprintf("https://127.0.0.1:%d%s", h.HTTPSPort, path)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d%s", h.Port, path)
+}
 
 func (h *Harbor) install(ctx context.Context, opts InstallOptions) error {
 	var err error
@@ -286,7 +302,7 @@ func (h *Harbor) InstallerFile(version string, offline bool) (string, error) {
 
 // configure edits the unpacked harbor.yml for this machine, as the install guide asks (2.x:
 // copied from harbor.yml.tmpl first): hostname, http.port, data_volume and the log location in
-// the workspace, the https block commented out.
+// the workspace, the https block commented out, or set up with a certificate (HTTPSPort).
 func (h *Harbor) configure() error {
 	for _, d := range []string{h.DataVolume, h.LogDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -304,7 +320,13 @@ func (h *Harbor) configure() error {
 	if err != nil {
 		return fmt.Errorf("reading the shipped harbor.yml: %w", err)
 	}
-	edited, err := editHarborYML(string(text), ymlSettings{Hostname: "fakeharbor.test", HTTPPort: h.Port, DataVolume: h.DataVolume, LogDir: h.LogDir})
+	settings := ymlSettings{Hostname: testHostname, HTTPPort: h.Port, DataVolume: h.DataVolume, LogDir: h.LogDir}
+	if h.HTTPSPort > 0 {
+		if settings.HTTPS, err = h.writeCert(); err != nil {
+			return err
+		}
+	}
+	edited, err := editHarborYML(string(text), settings)
 	if err != nil {
 		return err
 	}

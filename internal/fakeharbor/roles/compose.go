@@ -2,6 +2,7 @@ package roles
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -140,8 +141,15 @@ func serviceFor(img release.Image, s settings, present map[string]release.Image)
 		svc.DependsOn = []string{"log"}
 	case "proxy":
 		svc.Volumes = []any{cfg + "nginx:/etc/nginx:z"}
+		if s.https {
+			// 1.9+ prepare copied the certificate and key there (copyNginxCerts).
+			svc.Volumes = append(svc.Volumes, data+"/secret/cert:/etc/cert:z")
+		}
 		if s.httpPort != "" {
 			svc.Ports = []string{"127.0.0.1:" + s.httpPort + ":8080"}
+		}
+		if s.https {
+			svc.Ports = append(svc.Ports, "127.0.0.1:"+s.httpsPort+":"+strconv.Itoa(proxyHTTPSPort))
 		}
 		svc.DependsOn = []string{"registry", "core", "portal", "log"}
 	case "notary-server":

@@ -2,6 +2,7 @@ package roles
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/harborbundle/bundle/internal/fakeharbor/release"
@@ -107,6 +108,9 @@ func serviceFor2(img release.Image, line int, s settings2, present map[string]re
 		}
 		svc.Volumes = append(svc.Volumes, trust)
 		svc.Ports = []string{"127.0.0.1:" + s.httpPort + ":8080"}
+		if s.https {
+			svc.Ports = append(svc.Ports, "127.0.0.1:"+s.httpsPort+":"+strconv.Itoa(proxyHTTPSPort))
+		}
 		svc.DependsOn = []string{"registry", "core", "portal", "log"}
 	case "notary-server":
 		svc.EnvFile = []string{cfg + "notary/server_env"}

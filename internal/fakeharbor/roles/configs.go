@@ -63,6 +63,13 @@ func configFiles(s settings, flags prepareFlags) []configFile {
 	if s.httpPort != "" && s.httpPort != "80" {
 		ext += ":" + s.httpPort
 	}
+	if s.https {
+		// parse_yaml_config's public_url: https, with the port unless it is 443.
+		ext = "https://" + s.hostname
+		if s.httpsPort != "443" {
+			ext += ":" + s.httpsPort
+		}
+	}
 	files := []configFile{
 		{path: "core/app.conf", data: "appname = Harbor\nrunmode = prod\nenablegzip = true\n\n[prod]\nhttpport = 8080\n"},
 		{path: "core/env", secret: true, data: envFile(
@@ -89,7 +96,7 @@ func configFiles(s settings, flags prepareFlags) []configFile {
 		{path: "registry/config.yml", data: "version: 0.1\nlog:\n  level: " + s.logLevel + "\nstorage:\n  filesystem:\n    rootdirectory: /storage\nhttp:\n  addr: :5000\nauth:\n  token:\n    issuer: harbor-token-issuer\n    realm: " + ext + "/service/token\n    rootcertbundle: /etc/registry/root.crt\n    service: harbor-registry\n"},
 		{path: "registryctl/env", secret: true, data: envFile("CORE_SECRET", coreSecret, "JOBSERVICE_SECRET", jobSecret)},
 		{path: "registryctl/config.yml", data: "protocol: http\nport: 8080\nlog_level: " + s.logLevel + "\n"},
-		{path: "nginx/nginx.conf", data: nginxConf},
+		{path: "nginx/nginx.conf", data: nginxConfFor(s)},
 		{path: "log/logrotate.conf", data: "/var/log/docker/*.log {\n    rotate 50\n    size 200M\n    copytruncate\n    compress\n    missingok\n    nodateext\n}\n"},
 		{path: "log/rsyslog_docker.conf", data: "# Rsyslog configuration file for docker.\ntemplate(name=\"DynaFile\" type=\"string\" string=\"/var/log/docker/%programname%.log\")\nif $programname != \"rsyslogd\" then {\n  action(type=\"omfile\" dynaFile=\"DynaFile\")\n}\n"},
 	}

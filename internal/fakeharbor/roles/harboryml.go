@@ -74,6 +74,7 @@ type settings struct {
 	hostname      string
 	httpPort      string
 	https         bool
+	httpsPort     string // https.port, "443" when the block omits it (parse_yaml_config's default)
 	certificate   string
 	privateKey    string
 	adminPassword string
@@ -132,6 +133,7 @@ func readSettings(h *harborYML, configVersion string) (settings, error) {
 			}
 			*f.dst = v
 		}
+		s.httpsPort = httpsPortOf(h)
 	}
 	return s, nil
 }

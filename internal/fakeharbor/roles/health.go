@@ -49,12 +49,16 @@ func checkHealth(env *Env, name string, port int) error {
 	if rest, ok := strings.CutPrefix(path, "API"); ok {
 		path = generationOf(env.Version()).api + rest
 	}
-	client := &http.Client{Timeout: 2 * time.Second}
+	// No redirect is followed, as curl without -L: a proxy with https on answers 8080 with one.
+	client := &http.Client{Timeout: 2 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Get("http://" + addr + path)
 	if err != nil {
 		return fmt.Errorf("%s unhealthy: %w", name, err)
 	}
 	defer resp.Body.Close()
+	if name == "proxy" && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return proxyHTTPSHealth(env, path)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s unhealthy: %s", name, resp.Status)
 	}

@@ -37,6 +37,7 @@ func readSettings2(h *harborYML) (settings2, error) {
 			if s.privateKey, err = h.str("https.private_key"); err != nil {
 				return s, err
 			}
+			s.httpsPort = httpsPortOf(h)
 		}
 	}
 	if h.has("database") {
