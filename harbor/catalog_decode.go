@@ -135,6 +135,7 @@ func (r *Release) complete() []string {
 	problems = append(problems, r.completeUpgradeFrom()...)
 	problems = append(problems, r.checkPostgres()...)
 	problems = append(problems, r.checkDrops()...)
+	problems = append(problems, r.checkHTTPSRequired()...)
 	problems = append(problems, r.checkImagesFrom()...)
 	r.completeInstaller()
 	return problems
