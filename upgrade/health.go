@@ -39,6 +39,9 @@ func (u *Upgrade) health(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := u.checkScanDBs(ctx); err != nil {
+		return err
+	}
 	return u.checkCounts(ctx)
 }
 

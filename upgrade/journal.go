@@ -85,6 +85,10 @@ type Journal struct {
 	CountsUnknown string      `json:"counts_unknown,omitempty"`
 	CountsAfter   *DataCounts `json:"counts_after,omitempty"`
 
+	// ScanDBs are the Trivy DB kinds the upgrade installs (scandb_upgrade.go): a rollback puts
+	// their backup trees (named by kind) back, or removes what was not there before.
+	ScanDBs []string `json:"scan_dbs,omitempty"`
+
 	// Chain is set for a multi-hop bundle: its hops and the one in progress (chain_run.go).
 	Chain *ChainRecord `json:"chain,omitempty"`
 

@@ -71,6 +71,9 @@ func (u *Upgrade) migrate(ctx context.Context) error {
 	} else if err := u.migrateConfig(ctx, old, cfg); err != nil {
 		return err
 	}
+	if err := u.setTrivyKeys(cfg); err != nil {
+		return err
+	}
 	// harbor.yml holds passwords: the new one gets the old one's mode and owner back (the real
 	// migrator's shutil.copy leaves it 0644 whatever it was).
 	if err := keepModeAndOwner(filepath.Join(oldDir, "harbor.yml"), cfg); err != nil {
@@ -270,6 +273,9 @@ func migratedResult(before []byte, input, out, target string) ([]byte, error) {
 
 // install runs the new install.sh with the old install's flags; its output goes to the log.
 func (u *Upgrade) install(ctx context.Context) error {
+	if err := u.installScanDBs(); err != nil {
+		return err
+	}
 	return runInstallSh(ctx, u.journal.InstallDir, u.journal.InstallFlags, u.log)
 }
 

@@ -119,7 +119,7 @@ func rollback(ctx context.Context, env rollbackEnv, j *Journal) error {
 
 // verifyBackup re-checks every completed backup tree against its recorded manifest.
 func verifyBackup(j *Journal) error {
-	for _, name := range []string{"harbor", "database", "secret"} {
+	for _, name := range append([]string{"harbor", "database", "secret"}, j.ScanDBs...) {
 		rec, ok := j.Backup.Trees[name]
 		if !ok || !rec.Complete {
 			continue
@@ -145,7 +145,7 @@ func verifyBackup(j *Journal) error {
 // filesystem the journal cannot be saved until their space is back. The install dir is not
 // among them: an unrecorded "harbor" may be the install dir itself, renamed (see restore).
 func discardIncompleteCopies(j *Journal) {
-	for _, name := range []string{"database", "secret"} {
+	for _, name := range append([]string{"database", "secret"}, j.ScanDBs...) {
 		if !j.Backup.Trees[name].Complete {
 			os.RemoveAll(filepath.Join(j.Dir(), name))
 		}
@@ -240,7 +240,7 @@ func restore(ctx context.Context, env rollbackEnv, j *Journal) error {
 			return err
 		}
 	}
-	return nil
+	return restoreScanDBs(ctx, env, j)
 }
 
 // restoreTree makes target equal to the backup copy: left alone when it already matches,

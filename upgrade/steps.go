@@ -95,6 +95,9 @@ func (u *Upgrade) backup(ctx context.Context) error {
 			failpoint("backup:mid")
 		}
 	}
+	if err := u.backupScanDBs(ctx); err != nil {
+		return err
+	}
 	return u.moveInstallDir(ctx)
 }
 

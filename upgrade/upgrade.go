@@ -283,6 +283,7 @@ func (u *Upgrade) prepareFresh(ctx context.Context, lockErr error) error {
 		Rollback: !u.o.NoRollback, ConfigVersion: u.targetConfig, InstallFiles: f.installFiles,
 	}
 	u.components = f.components
+	u.plan.Checks = append(u.plan.Checks, u.scanDBCheck(f))
 	u.plan.Postgres, u.plan.Drops = f.postgres, f.drops
 	u.plan.ComposeOld, u.plan.ComposeNew = f.composeOld, f.composeNew
 	if u.target != nil {
