@@ -81,6 +81,10 @@ type facts struct {
 	// what --drop-components names.
 	drops        []harbor.Drop
 	dropsAllowed []string
+	// httpsNeed are the components of the new install whose prepare needs https in harbor.yml
+	// (the catalog's https_required_for), httpsErr the refusal when harbor.yml has none.
+	httpsNeed []string
+	httpsErr  error
 }
 
 // evaluate decides every check from the facts; all of them, so one run names every problem.
@@ -110,6 +114,7 @@ func evaluate(f *facts) []Check {
 	add("image space", spaceErr("the images", f.imagesNeed, f.imagesFree, f.imagesErr, "docker's root dir"), fmt.Sprintf("needs %s, %s free", progress.HumanBytes(f.imagesNeed), progress.HumanBytes(f.imagesFree)))
 	add("database data", f.postgresCheck(), f.postgres)
 	add("dropped components", dropsErr(f.drops, f.dropsAllowed), dropsText(f.drops))
+	add("https", f.httpsErr, httpsText(f.httpsNeed, f.target))
 	add("harbor.yml", f.configErr, "parses and has every key the migrator needs")
 	add("harbor.yml files", f.installFilesErr, installFilesText(f.installFiles))
 	var oldErr error
@@ -368,6 +373,7 @@ func gatherFacts(ctx context.Context, o *Options, in *Install, m *payload.Manife
 	if f.componentsErr == nil {
 		f.components, f.componentsErr = chooseComponents(in, m, target, o.Components)
 	}
+	f.httpsNeed, f.httpsErr = httpsCheck(in, target, f.components)
 	majors, err := pgClusters(in.DataVolume)
 	f.postgres, f.postgresErr = postgresStep(majors, err, target, o.Catalog)
 	f.docker, f.dockerErr = o.Engine.Version(ctx)
@@ -418,4 +424,41 @@ func oldImages(in *Install) []string {
 		imgs = append(imgs, "goharbor/prepare:"+in.Version)
 	}
 	return imgs
+}
+
+// httpsCheck refuses, before any change, a new install whose prepare would refuse harbor.yml:
+// the target's prepare needs https for some of the components it keeps (notary in 2.0-2.8,
+// the catalog's https_required_for) and harbor.yml has no https. Unchecked, install.sh would
+// fail after Harbor is stopped, and the upgrade would roll back. It returns the components
+// that need https.
+func httpsCheck(in *Install, target *harbor.Release, components []string) ([]string, error) {
+	if target == nil || in.Legacy {
+		return nil, nil
+	}
+	need := target.NeedsHTTPS(components)
+	if len(need) == 0 {
+		return nil, nil
+	}
+	c, err := harbor.ReadConfig(in.ConfigPath())
+	if err != nil || c.HTTPSEnabled() {
+		return need, nil // unreadable: the harbor.yml check says why
+	}
+	var rest []string
+	for _, comp := range components {
+		if !slices.Contains(need, comp) {
+			rest = append(rest, comp)
+		}
+	}
+	if len(rest) == 0 {
+		rest = []string{"none"}
+	}
+	return need, fmt.Errorf("%s's prepare refuses %s without https, and %s has no https section: configure https there first (https: port, certificate, private_key, the files present on this host), or leave %s out of the new install with --components %s (what it holds is lost)",
+		target.Version, strings.Join(need, ", "), in.ConfigPath(), strings.Join(need, ", "), strings.Join(rest, ","))
+}
+
+func httpsText(need []string, target *harbor.Release) string {
+	if len(need) == 0 {
+		return "no component of the new install needs https"
+	}
+	return fmt.Sprintf("harbor.yml has https on, as %s's prepare needs for %s", target.Version, strings.Join(need, ", "))
 }

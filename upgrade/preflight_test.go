@@ -2,6 +2,7 @@ package upgrade
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -207,5 +208,70 @@ func TestConfigCheckUsesTheBundlesMigrationProgram(t *testing.T) {
 	m = &payload.Manifest{Release: "v1.10.0", Migration: payload.Migration{Method: harbor.MethodMigrator}}
 	if err := configCheck(in, m, "1.10.0"); err != nil {
 		t.Errorf("already at 1.10.0 for the 1.x migrator: %v", err)
+	}
+}
+
+// A 2.2.4 install with notary over http, upgraded by a 2.4.3 bundle that carries notary: 2.4.3's
+// prepare refuses notary without https (the catalog's https_required_for), so preflight refuses
+// before any change, saying what to do; with https in harbor.yml, or notary left out with
+// --components, the https check passes.
+func TestPreflightNotaryNeedsHTTPS(t *testing.T) {
+	services := map[string]string{
+		"core": "goharbor/harbor-core:v2.2.4", "postgresql": "goharbor/harbor-db:v2.2.4",
+		"notary-server": "goharbor/notary-server-photon:v2.2.4", "notary-signer": "goharbor/notary-signer-photon:v2.2.4",
+	}
+	checks := func(t *testing.T, dir string, eng *planEngine, components ...string) map[string]Check {
+		t.Helper()
+		u, err := Prepare(context.Background(), Options{Bundle: bundle2x(t, "v2.4.3", "v2.2.4", "notary"), Engine: eng,
+			HarborDir: dir, BackupDir: filepath.Join(t.TempDir(), "backups"), DryRun: true, Components: components})
+		if u == nil {
+			t.Fatalf("no plan: %v", err)
+		}
+		defer u.Close()
+		out := map[string]Check{}
+		for _, c := range u.Plan().Checks {
+			out[c.Name] = c
+		}
+		if _, ok := out["https"]; !ok {
+			t.Fatalf("no https check: %+v", u.Plan().Checks)
+		}
+		return out
+	}
+
+	dir, eng := install2x(t, "v2.2.4", "9.6", services)
+	cfg := filepath.Join(dir, "harbor.yml")
+	before, _ := os.ReadFile(cfg)
+	c := checks(t, dir, eng)["https"]
+	for _, want := range []string{"v2.4.3's prepare refuses notary without https", cfg + " has no https section",
+		"configure https there first", "--components none"} {
+		if c.OK || !strings.Contains(c.Detail, want) {
+			t.Errorf("http-only notary install: https check %+v, want a refusal saying %q", c, want)
+		}
+	}
+	if after, _ := os.ReadFile(cfg); !bytes.Equal(after, before) {
+		t.Error("the refusal changed harbor.yml")
+	}
+	if c := checks(t, dir, eng, "none")["https"]; !c.OK {
+		t.Errorf("notary left out with --components none: %+v", c)
+	}
+
+	// https on, with the certificate and key beside install.sh.
+	for _, f := range []string{"server.crt", "server.key"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(f), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	yml := strings.Replace(string(before), "# https:\n", "https:\n", 1)
+	yml = strings.Replace(yml, "#   port: 443\n", "  port: 18443\n", 1)
+	yml = strings.Replace(yml, "#   certificate: /your/certificate/path\n", "  certificate: "+filepath.Join(dir, "server.crt")+"\n", 1)
+	yml = strings.Replace(yml, "#   private_key: /your/private/key/path\n", "  private_key: "+filepath.Join(dir, "server.key")+"\n", 1)
+	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if cf, err := harbor.ReadConfig(cfg); err != nil || !cf.HTTPSEnabled() {
+		t.Fatalf("the fixture's https block did not take: %v\n%s", err, yml)
+	}
+	if c := checks(t, dir, eng)["https"]; !c.OK || !strings.Contains(c.Detail, "as v2.4.3's prepare needs for notary") {
+		t.Errorf("https on: %+v", c)
 	}
 }
