@@ -2,6 +2,8 @@ package upgrade
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,8 +63,16 @@ func bundleRun2x(t *testing.T, version string) string {
 // which this engine cannot start (fakeharbor/harness_shim.go), and bundle runs that script.
 func install2xHarbor(t *testing.T, version string, components ...string) (*fakeharbor.Harbor, *fakeharbor.Seeded) {
 	t.Helper()
+	return install2xHarborWith(t, fakeharbor.InstallOptions{Version: version, Components: components})
+}
+
+// install2xHarborWith is install2xHarbor with the install's options (HTTPS).
+func install2xHarborWith(t *testing.T, opts fakeharbor.InstallOptions) (*fakeharbor.Harbor, *fakeharbor.Seeded) {
+	t.Helper()
 	start := time.Now()
-	h := fakeharbor.Install(t, fakeharbor.InstallOptions{Version: version, Components: components, HealthTimeout: 3 * time.Minute})
+	version, components := opts.Version, opts.Components
+	opts.HealthTimeout = 3 * time.Minute
+	h := fakeharbor.Install(t, opts)
 	env, err := h.ShimEnv()
 	if err != nil {
 		t.Fatal(err)
@@ -118,13 +128,14 @@ type upgrade2x struct {
 	images     map[string]string // container name -> image repository it must run afterwards
 	// refusals run on the installed, seeded Harbor before the upgrade (they change nothing).
 	refusals func(t *testing.T, h *fakeharbor.Harbor)
+	https    bool // installed with https on (fakeharbor.InstallOptions.HTTPS)
 }
 
 // runUpgrade2x installs c.from, upgrades it with c.to's .run and checks the result.
 func runUpgrade2x(t *testing.T, c upgrade2x) {
 	ctx := context.Background()
 	run := bundleRun2x(t, c.to)
-	h, seeded := install2xHarbor(t, c.from, c.components...)
+	h, seeded := install2xHarborWith(t, fakeharbor.InstallOptions{Version: c.from, Components: c.components, HTTPS: c.https})
 	if got := dbLayout(t, h.DataVolume); !slices.Equal(got, c.before) {
 		t.Errorf("database layout of the installed %s: %v, want %v", c.from, got, c.before)
 	}
@@ -208,18 +219,59 @@ func TestE2E2xUpgrade1100To206(t *testing.T) {
 		logWants: []string{"migrating harbor.yml with goharbor/prepare:v2.0.6 migrate"}})
 }
 
-// 1.10.0 with clair and chartmuseum to 2.4.3: clair left the installer in 2.2, so the upgrade
-// needs --drop-components clair; chartmuseum is carried. (Notary is not in this case: 2.x
-// prepare refuses notary over http, and the fake installs over http only.)
-func TestE2E2xUpgrade1100ClairChartmuseumTo243(t *testing.T) {
-	runUpgrade2x(t, upgrade2x{from: "v1.10.0", to: "v2.4.3",
-		components: []string{release.Clair, release.Chartmuseum},
+// 1.10.0 with notary, clair and chartmuseum over https to 2.4.3: clair left the installer in
+// 2.2, so the upgrade needs --drop-components clair; notary and chartmuseum are carried
+// (--with-notary --with-chartmuseum). 2.4.3's real prepare refuses notary without https, so the
+// install has https on: a certificate beside install.sh, which bundle carries into the new
+// install dir, the http port redirecting to https, health read over https.
+func TestE2E2xUpgrade1100NotaryClairChartmuseumHTTPSTo243(t *testing.T) {
+	runUpgrade2x(t, upgrade2x{from: "v1.10.0", to: "v2.4.3", https: true,
+		components: []string{release.Notary, release.Clair, release.Chartmuseum},
 		args:       []string{"--drop-components", "clair"},
 		before:     []string{"9.6"}, layout: []string{"pg13=13"}, cfgVersion: "2.4.0",
-		flags: []string{"--with-chartmuseum"},
+		flags: []string{"--with-notary", "--with-chartmuseum"},
+		images: map[string]string{"notary-server": "goharbor/notary-server-photon", "notary-signer": "goharbor/notary-signer-photon",
+			"chartmuseum": "goharbor/chartmuseum-photon", "nginx": "goharbor/nginx-photon"},
 		refusals: func(t *testing.T, h *fakeharbor.Harbor) {
+			assertHTTPSInstall(t, h)
 			refused(t, h, bundleRun2x(t, "v2.4.3"), nil, "no longer has clair", "--drop-components clair")
 		}})
+}
+
+// assertHTTPSInstall checks a fake install with https on: notary's containers run healthy, the
+// proxy publishes both ports, the http port answers 308 to the https one (the real
+// nginx.https.conf.jinja), and harbor.yml names a certificate inside the install dir.
+func assertHTTPSInstall(t *testing.T, h *fakeharbor.Harbor) {
+	t.Helper()
+	ctx := context.Background()
+	cs, err := h.Containers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"notary-server", "notary-signer"} {
+		if !slices.ContainsFunc(cs, func(c docker.Container) bool { return c.Name == name && c.State == "running" && c.Health == "healthy" }) {
+			t.Errorf("the fake %s with notary runs no healthy %s", h.Version, name)
+		}
+	}
+	noFollow := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(fmt.Sprintf("http://127.0.0.1:%d/api/systeminfo", h.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := fmt.Sprintf("https://127.0.0.1:%d/api/systeminfo", h.HTTPSPort); resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != want {
+		t.Errorf("http port: %s to %q, want 308 to %s", resp.Status, resp.Header.Get("Location"), want)
+	}
+	cfg, err := harbor.ReadConfig(filepath.Join(h.Dir, "harbor.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := cfg.HTTPSPort(); !ok || p != h.HTTPSPort || !cfg.HTTPSEnabled() {
+		t.Errorf("harbor.yml https.port %d (%v), want %d", p, ok, h.HTTPSPort)
+	}
+	if c, _ := cfg.Get("https", "certificate"); !strings.HasPrefix(c, h.Dir+"/") {
+		t.Errorf("https.certificate %q is not in the install dir %s", c, h.Dir)
+	}
 }
 
 // 2.2.4 -> 2.4.3 (9.6 -> 13) with docker-compose v1: 2.4's install.sh predates the plugin. Before
