@@ -49,11 +49,17 @@ verify -> detect -> preflight -> plan (confirm) -> stop -> backup -> load -> mig
   $ sudo ./harbor-upgrade-1.10.run --yes -o json  # for scripts
   $ sudo ./harbor-upgrade-1.10.run --resume       # finish an upgrade that was interrupted
   $ sudo ./harbor-upgrade-1.10.run rollback       # return to the version before the upgrade
-  $ ./harbor-upgrade-1.10.run status              # the journal and the backups on disk`
+  $ ./harbor-upgrade-1.10.run status              # the journal and the backups on disk
+
+A Trivy DB-only .run (bundle build --trivy-db-only: harbor-trivy-db-YYYYMMDD.run) instead
+refreshes the vulnerability DB of the running 2.x Harbor: verify, stop only trivy-adapter, swap
+the DB (the previous one kept beside it), start it and check it serves the new DB, or swap back.
+It refuses a DB older than the installed one unless --force.`
 
 // upgradeFlags are the flags of the upgrade, bound to the .run root and to `bundle upgrade`.
 type upgradeFlags struct {
 	yes, dryRun, noRollback, resume, quiet bool
+	force                                  bool // a DB-only refresh: install a DB older than the installed one
 	keepProgress                           bool
 	output                                 string
 	harborDir                              string // default: from running containers, else ./harbor
@@ -78,6 +84,7 @@ func (f *upgradeFlags) bind(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.resume, "resume", false, "finish an upgrade that was interrupted, from its journal")
 	fs.StringVar(&f.key, "key", "", "public key that must have signed the bundle (default: "+selfextract.TrustedKeyPath+" when it exists)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress output")
+	fs.BoolVar(&f.force, "force", false, "Trivy DB-only bundle: install its DB even when it is older than the installed one")
 }
 
 func (f *upgradeFlags) options(a *app, b *selfextract.Bundle, jsonOut bool) (upgrade.Options, error) {
@@ -115,6 +122,9 @@ func (a *app) runUpgrade(ctx context.Context, b *selfextract.Bundle, f *upgradeF
 	opts, err := f.options(a, b, jsonOut)
 	if err != nil {
 		return err
+	}
+	if opts.Bundle.Manifest().Kind == payload.KindTrivyDBRefresh {
+		return a.runRefresh(ctx, opts, f, jsonOut)
 	}
 	rep := &upgradeReport{}
 	if jsonOut {
