@@ -13,7 +13,7 @@ import (
 )
 
 // libraries are the packages that must stay silent and CLI-free.
-var libraries = []string{"builder", "payload", "selfextract", "upgrade", "harbor", "progress", "internal/docker"}
+var libraries = []string{"builder", "payload", "selfextract", "upgrade", "harbor", "progress", "scandb", "sign", "internal/docker"}
 
 func moduleRoot(t *testing.T) string {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
