@@ -146,6 +146,7 @@ func (u *Upgrade) walkChain(ctx context.Context, in *Install, f *facts) *chainWa
 	cat := u.o.Catalog
 	host := composeHost{plugin: f.plugin, pluginErr: f.pluginErr, standalone: f.compose, standaloneErr: f.composeErr}
 	majors, pgErr := pgClusters(in.DataVolume)
+	conf, _ := harbor.ReadConfig(in.ConfigPath()) // nil: the harbor.yml check says why
 	prevVersion, prevConfig, prevComps := in.Version, in.ConfigVersion, in.Components
 	var pgLines []string
 	seen := map[string]bool{}
@@ -203,6 +204,12 @@ func (u *Upgrade) walkChain(ctx context.Context, in *Install, f *facts) *chainWa
 		pgLines = append(pgLines, h.Version+": "+orText(line, "refused"))
 		if err == nil && rel != nil && rel.Postgres.Known() {
 			majors = []string{rel.Postgres.Major}
+		}
+		if rel != nil && conf != nil {
+			if need := rel.NeedsHTTPS(comps); len(need) > 0 && !conf.HTTPSEnabled() {
+				w.hopErrs = append(w.hopErrs, at(fmt.Errorf("its prepare refuses %s without https, and harbor.yml has no https section: set up https first (certificate and key in harbor.yml), or leave %s out where the chain allows",
+					strings.Join(need, ", "), strings.Join(need, ", "))))
+			}
 		}
 		if err := hopImagesErr(h, view, comps); err != nil {
 			w.hopErrs = append(w.hopErrs, at(err))

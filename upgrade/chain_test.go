@@ -1,11 +1,16 @@
 package upgrade
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/harborbundle/bundle/harbor"
 	"github.com/harborbundle/bundle/payload"
 )
 
@@ -99,5 +104,107 @@ func TestNextMigrationErr(t *testing.T) {
 	}
 	if err := nextMigrationErr("2.4.0", "2.4.0", v); err != nil {
 		t.Errorf("no migration: %v", err)
+	}
+}
+
+// chainBundle is a multi-hop bundle of the catalog's chain from from to target (core only).
+func chainBundle(t *testing.T, target, from string) *entrySource {
+	t.Helper()
+	cat, err := harbor.DefaultCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := cat.Get(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := cat.ChainFrom(from, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &payload.Manifest{Release: target, FromVersions: []string{from}, Components: []string{"core"}}
+	prev := from
+	for _, r := range ch.Hops {
+		ref := "goharbor/harbor-core:" + r.Version
+		m.Images = append(m.Images, payload.Image{Ref: ref, Component: "core", UncompressedSize: 1 << 20})
+		m.Entries = append(m.Entries, payload.Entry{Path: payload.HopPrefix(r.Version) + "install.sh"})
+		m.Hops = append(m.Hops, payload.Hop{Version: r.Version, FromVersions: []string{prev}, Components: []string{"core"},
+			Migration:      payload.Migration{Method: r.Migration.Method, Image: r.Migration.Image, Args: r.Migration.Args},
+			MigratesConfig: true, InstallFlags: r.InstallFlags, Installer: payload.HopPrefix(r.Version), Images: []string{ref}, EstimateSeconds: 100})
+		prev = r.Version
+	}
+	m.Chains = []payload.Chain{{From: from, Hops: ch.Versions()}}
+	m.Migration, m.InstallFlags = m.Hops[len(m.Hops)-1].Migration, m.Hops[len(m.Hops)-1].InstallFlags
+	return &entrySource{m: m, files: map[string][]byte{}}
+}
+
+// A 2.8.6 host (PostgreSQL 13) and the chain to 2.15.2: the plan lists the four hops, what each
+// does to harbor.yml and to PostgreSQL (13 -> 14 -> 15 -> kept -> 18, each hop's harbor-db
+// upgrading what the one before left), its compose tool and estimate, and every step under its
+// hop; the checks pass.
+func TestPrepareChainPlan(t *testing.T) {
+	dir, eng := install2x(t, "v2.8.6", "13", map[string]string{
+		"core": "goharbor/harbor-core:v2.8.6", "postgresql": "goharbor/harbor-db:v2.8.6"})
+	u, err := Prepare(context.Background(), Options{Bundle: chainBundle(t, "v2.15.2", "v2.8.6"), Engine: eng,
+		HarborDir: dir, BackupDir: filepath.Join(t.TempDir(), "backups"), DryRun: true})
+	if u == nil {
+		t.Fatalf("no plan: %v", err)
+	}
+	defer u.Close()
+	p := u.Plan()
+	var text bytes.Buffer
+	p.WriteText(&text)
+	for _, c := range p.Checks {
+		if !c.OK && c.Name != "old images" && c.Name != "image space" && c.Name != "ports" {
+			t.Errorf("check %s failed: %s", c.Name, c.Detail)
+		}
+	}
+	for _, want := range []string{"Upgrade Harbor v2.8.6 -> v2.15.2", "Hops (4, about 6m40s in all)",
+		"1. v2.10.3 (from v2.8.6, about 1m40s)", "4. v2.15.2 (from v2.14.4",
+		"_version 2.8.0 -> 2.10.0 with goharbor/prepare:v2.10.3 (prepare-migrate)", "PostgreSQL 13 -> 14", "PostgreSQL 14 -> 15",
+		"PostgreSQL 15 (database/pg15, kept as it is)", "PostgreSQL 15 -> 18", "/api/v2.0/systeminfo reporting v2.12.4",
+		"Harbor starts at every hop", "v2.10.3/stop-hop", "v2.15.2/health", "4 projects, 9 repositories"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("plan lacks %q:\n%s", want, text.String())
+		}
+	}
+	if len(p.Hops) != 4 || p.Hops[0].Compose.Name() != "docker compose" || p.To != "v2.15.2" {
+		t.Errorf("plan hops %+v to %s", p.Hops, p.To)
+	}
+	var js bytes.Buffer
+	p.WriteJSON(&js)
+	for _, want := range []string{`"hops": [`, `"estimate_seconds": 100`, `"harbor_starts_every_hop"`} {
+		if !strings.Contains(js.String(), want) {
+			t.Errorf("-o json lacks %s", want)
+		}
+	}
+}
+
+// A host part-way along starts at its own hop; a version the bundle has no chain from is
+// refused before any change, naming the bundle it needs.
+func TestPrepareChainFromHop(t *testing.T) {
+	dir, eng := install2x(t, "v2.12.4", "15", map[string]string{
+		"core": "goharbor/harbor-core:v2.12.4", "postgresql": "goharbor/harbor-db:v2.12.4"})
+	u, err := Prepare(context.Background(), Options{Bundle: chainBundle(t, "v2.15.2", "v2.8.6"), Engine: eng,
+		HarborDir: dir, BackupDir: filepath.Join(t.TempDir(), "backups"), DryRun: true})
+	if u == nil {
+		t.Fatalf("no plan: %v", err)
+	}
+	u.Close()
+	if p := u.Plan(); len(p.Hops) != 2 || p.Hops[0].Version != "v2.14.4" || p.Hops[0].From != "v2.12.4" {
+		t.Errorf("hops from 2.12.4: %+v", p.Hops)
+	}
+
+	dir, eng = install2x(t, "v2.6.4", "13", map[string]string{
+		"core": "goharbor/harbor-core:v2.6.4", "postgresql": "goharbor/harbor-db:v2.6.4"})
+	u, err = Prepare(context.Background(), Options{Bundle: chainBundle(t, "v2.15.2", "v2.8.6"), Engine: eng,
+		HarborDir: dir, BackupDir: filepath.Join(t.TempDir(), "backups"), DryRun: true})
+	var pe *PreflightError
+	if !errors.As(err, &pe) || len(pe.Failed) != 1 || !strings.Contains(pe.Error(), "no chain from v2.6.4") ||
+		!strings.Contains(pe.Error(), "v2.8.6 -> v2.10.3") || !strings.Contains(pe.Error(), "bundle build v2.15.2 --from 2.6.4") {
+		t.Errorf("2.6.4 host: %v", err)
+	}
+	if u != nil {
+		u.Close()
 	}
 }

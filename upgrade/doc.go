@@ -21,6 +21,18 @@
 // makes --resume and rollback after a crash possible. Nothing is ever deleted that the journal
 // does not say is ours, and backups are never deleted automatically.
 //
+// A multi-hop bundle (built with --from) runs as a chain of these upgrades sharing one stop and
+// one backup of the starting state (chain_run.go):
+//
+//	stop -> backup -> [per hop: load -> migrate -> install -> health -> stop-hop] -> done
+//
+// Each hop's steps are the one-hop steps run on the hop's view of the bundle (its installer,
+// images and migration, chain_source.go), journaled as "<version>/<step>"; stop-hop keeps the
+// hop's install dir in the backup, where the next hop's migrate reads harbor.yml. Preflight walks
+// the whole chain before any change (chain_prepare.go). A failure or a rollback anywhere returns
+// to the starting version; --keep-progress instead returns to the last hop that finished, from
+// a checkpoint of its data taken when it stopped (chain_keep.go).
+//
 // The package never runs docker itself: it goes through Engine, implemented by internal/docker.
 // It writes no progress bars: byte progress leaves through progress.Reporter and one line per
 // step through Options.Out.

@@ -14,6 +14,7 @@ import (
 	"github.com/harborbundle/bundle/builder"
 	"github.com/harborbundle/bundle/harbor"
 	"github.com/harborbundle/bundle/internal/fakeharbor"
+	"github.com/harborbundle/bundle/internal/fakeharbor/release"
 )
 
 // Multi-hop bundles end to end on the machine's Docker engine: the real .run of a chain (built
@@ -141,7 +142,7 @@ func checkChainDone(t *testing.T, h *fakeharbor.Harbor, backup, target string, s
 	}
 	j := readJournalOf(t, backup)
 	want := DataCounts{Projects: p0, Repositories: r0}
-	if j.State != StateDone || j.Chain == nil || j.CountsBefore == nil || *j.CountsBefore != want || j.CountsAfter == nil || *j.CountsAfter != want {
+	if j.State != StateDone || j.Chain == nil || j.To != target || !strings.HasSuffix(j.ID, "-to-"+target) || j.CountsBefore == nil || *j.CountsBefore != want || j.CountsAfter == nil || *j.CountsAfter != want {
 		t.Fatalf("journal: state %s, chain %+v, counts %v %v", j.State, j.Chain, j.CountsBefore, j.CountsAfter)
 	}
 	var got []string
@@ -188,8 +189,42 @@ func TestE2EChain194To243(t *testing.T) {
 	if plan.code != 0 {
 		t.Fatalf("dry run: %s", plan)
 	}
+	// A host on a version the bundle has no chain from is refused, naming the bundle it needs.
+	refused(t, h, bundleChainRun(t, "v2.15.2", "v1.10.0"), nil, "this bundle has no chain from v1.9.4", "bundle build v2.15.2 --from 1.9.4")
+
+	// --keep-progress: the second hop's core fails its schema migration (1.10.19 stops at 15,
+	// 2.4.3 goes to 71): the host is left on a healthy v1.10.19 with its data as that hop left it;
+	// `rollback` then returns to 1.9.4 byte-identical.
+	cfg, _ := os.ReadFile(filepath.Join(h.Dir, "harbor.yml"))
+	before := snapshot(t, h)
+	knobs := filepath.Join(h.DataVolume, ".fakeharbor")
+	if err := os.WriteFile(filepath.Join(knobs, "fail-migration-at"), []byte("40\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
-	res := runBundle(t, run, "--yes", "--backup-dir", backup, "--health-timeout", "4m", "-o", "json")
+	res := runBundle(t, run, "--yes", "--backup-dir", backup, "--health-timeout", "2m", "--keep-progress")
+	os.Remove(filepath.Join(knobs, "fail-migration-at"))
+	if res.code != 1 || !strings.Contains(res.stderr, "--keep-progress: Harbor v1.10.19") {
+		t.Fatalf("want exit 1 and the host kept on v1.10.19: %s\n--- log\n%s", res, upgradeLogTail(backup))
+	}
+	if err := h.WaitHealthy(ctx, "v1.10.19", time.Minute); err != nil {
+		t.Fatalf("not on a healthy v1.10.19 after --keep-progress: %v", err)
+	}
+	if err := h.CheckSeeded(ctx, seeded); err != nil {
+		t.Errorf("data on the kept hop: %v", err)
+	}
+	if j := readJournalOf(t, backup); j.State != StateKeptProgress || j.Chain.KeptAt != "v1.10.19" || j.Chain.Checkpoint != "v1.10.19" {
+		t.Errorf("journal after --keep-progress: state %s, chain %+v", j.State, j.Chain)
+	}
+	if r := runBundle(t, run, "rollback", "--yes", "--backup-dir", backup, "--health-timeout", "3m"); r.code != 0 {
+		t.Fatalf("rollback from the kept hop: %s", r)
+	}
+	assertRestored2x(t, h, "v1.9.4", before, seeded, cfg)
+	t.Logf("--keep-progress case (a hop, a failed hop, back to the first, rollback) took %s", time.Since(start).Round(time.Millisecond))
+	os.RemoveAll(readJournalOf(t, backup).Dir())
+
+	start = time.Now()
+	res = runBundle(t, run, "--yes", "--backup-dir", backup, "--health-timeout", "4m", "-o", "json")
 	t.Logf("1.9.4 -> 2.4.3 (2 hops) took %s", time.Since(start).Round(time.Millisecond))
 	if res.code != 0 {
 		t.Fatalf("chain failed: %s\n--- upgrade log (tail)\n%s", res, upgradeLogTail(backup))
@@ -296,4 +331,60 @@ func TestE2EChain1100To2152(t *testing.T) {
 		}
 		t.Logf("kill in the third hop, resume to 2.15.2: %s", time.Since(start).Round(time.Millisecond))
 	})
+}
+
+// TestE2EChain1100NotaryChartmuseumTo2152: a 1.10.0 with notary and chartmuseum, on https (2.x
+// prepare refuses notary without it), reaches 2.15.2 in one run of the seven-hop bundle. Refused
+// first, changing nothing, without --drop-components: chartmuseum goes at v2.8.6 and notary at
+// v2.10.3, each named with its hop. With consent, each hop installs what it still has
+// (notary and chartmuseum to v2.6.4, notary to v2.8.6, neither after).
+func TestE2EChain1100NotaryChartmuseumTo2152(t *testing.T) {
+	run := bundleChainRun(t, "v2.15.2", "v1.10.0")
+	ctx := context.Background()
+	start := time.Now()
+	h := fakeharbor.Install(t, fakeharbor.InstallOptions{Version: "v1.10.0", Components: []string{release.Notary, release.Chartmuseum},
+		HTTPS: true, HealthTimeout: 3 * time.Minute})
+	env, err := h.ShimEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", strings.TrimPrefix(env[0], "PATH="))
+	seeded, err := h.Seed(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("fake v1.10.0 (notary, chartmuseum, https) installed and seeded in %s", time.Since(start).Round(time.Millisecond))
+	fastMigrations(t, h)
+	p0, r0, err := fakeharbor.DBCounts(ctx, h.Docker, "harbor-db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused(t, h, run, nil, "no longer has chartmuseum, notary", "dropped at v2.8.6", "dropped at v2.10.3", "--drop-components chartmuseum,notary")
+	backup := filepath.Join(h.Parent, "backups")
+	start = time.Now()
+	res := runBundle(t, run, "--yes", "--backup-dir", backup, "--health-timeout", "4m", "--drop-components", "notary,chartmuseum")
+	t.Logf("1.10.0 (notary, chartmuseum) -> 2.15.2 (7 hops) took %s", time.Since(start).Round(time.Millisecond))
+	if res.code != 0 {
+		t.Fatalf("chain failed: %s\n--- upgrade log (tail)\n%s", res, upgradeLogTail(backup))
+	}
+	hops := []string{"v2.4.3", "v2.6.4", "v2.8.6", "v2.10.3", "v2.12.4", "v2.14.4", "v2.15.2"}
+	j := checkChainDone(t, h, backup, "v2.15.2", seeded, p0, r0, hops)
+	hopTimes(t, j)
+	wantFlags := map[string]string{"v2.4.3": "--with-chartmuseum --with-notary", "v2.6.4": "--with-chartmuseum --with-notary",
+		"v2.8.6": "--with-notary", "v2.10.3": "", "v2.15.2": ""}
+	for _, hr := range j.Chain.Hops {
+		got := slices.Sorted(slices.Values(hr.InstallFlags))
+		if want, ok := wantFlags[hr.Version]; ok && strings.Join(got, " ") != want {
+			t.Errorf("hop %s ran install.sh %q, want %q", hr.Version, hr.InstallFlags, want)
+		}
+	}
+	cs, err := h.Containers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if strings.Contains(c.Name, "notary") || strings.Contains(c.Name, "chartmuseum") {
+			t.Errorf("%s still runs on 2.15.2", c.Name)
+		}
+	}
 }

@@ -84,7 +84,11 @@ func (u *Upgrade) Execute(ctx context.Context) (*Result, error) {
 }
 
 func (u *Upgrade) startJournal() error {
-	j, err := newJournal(u.o.BackupDir, time.Now(), u.in.Version, u.manifest.Release)
+	to := u.manifest.Release
+	if u.full != nil { // a chain: manifest is the first hop's view
+		to = u.full.Release
+	}
+	j, err := newJournal(u.o.BackupDir, time.Now(), u.in.Version, to)
 	if err != nil {
 		return err
 	}
