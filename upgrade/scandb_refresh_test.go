@@ -211,9 +211,7 @@ func TestRefreshRollsBack(t *testing.T) {
 	if err := r.makePlan(ctx); err != nil {
 		t.Fatal(err)
 	}
-	starts := 0
-	eng2 := &stubbornEngine{adapterEngine: eng, starts: &starts}
-	r.o.Engine = eng2
+	r.o.Engine = &stubbornEngine{eng}
 	_, err = r.Execute(ctx)
 	if !errors.As(err, &failed) || !failed.RolledBack || failed.ExitCode() != 1 || !strings.Contains(err.Error(), "Rolled back") {
 		t.Errorf("adapter serving the wrong DB: %v", err)
@@ -227,12 +225,9 @@ func TestRefreshRollsBack(t *testing.T) {
 }
 
 // stubbornEngine's adapter always reports the old DB.
-type stubbornEngine struct {
-	*adapterEngine
-	starts *int
-}
+type stubbornEngine struct{ *adapterEngine }
 
-func (e *stubbornEngine) Exec(_ context.Context, c string, a ...string) (string, error) {
+func (e *stubbornEngine) Exec(context.Context, string, ...string) (string, error) {
 	if !e.running {
 		return "", errors.New("not running")
 	}

@@ -38,7 +38,7 @@ func TestTrivyAdapterSkipUpdateNeedsDB(t *testing.T) {
 			t.Fatalf("curl: exit %d\n%s", code, c.output())
 		}
 		var m struct{ Properties map[string]string }
-		if err := json.Unmarshal([]byte(c.stdout.String()), &m); err != nil {
+		if err := json.Unmarshal(c.stdout.Bytes(), &m); err != nil {
 			t.Fatalf("%v: %s", err, c.stdout.String())
 		}
 		return m.Properties
