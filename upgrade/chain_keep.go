@@ -15,8 +15,9 @@ import (
 // consistent there: its Harbor was healthy with the counts recorded before the stop, then
 // stopped cleanly by stop-hop, and stop-hop (with --keep-progress) copied the database and
 // secret trees at that moment, checksummed, into <backup>/hops/<version>-data (the checkpoint;
-// the previous one is removed once the new one is complete, so at most one exists besides the
-// starting backup: the backup place needs room for two copies of the database). Hop N's
+// the previous one is removed once the new one is complete, so besides the starting backup the
+// backup place holds one copy of the data trees, two while the next is made: preflight adds
+// that to the space it asks for). Hop N's
 // harbor-db and core change the database in place (pg_upgrade deletes the old cluster), so
 // without that copy the way back to hop N-1 would not exist.
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/harborbundle/bundle/harbor"
@@ -32,6 +33,16 @@ func (u *Upgrade) prepareChain(ctx context.Context, in *Install, lockErr error) 
 	}
 	f := gatherFacts(ctx, &u.o, in, u.manifest, u.target, u.targetConfig)
 	f.lockErr = lockErr
+	if u.o.KeepProgress {
+		// Checkpoints: one at each stop-hop, the previous removed once the next is complete,
+		// so two copies of the data trees at most besides the backup (chain_keep.go).
+		var n int64
+		for _, t := range []string{filepath.Join(in.DataVolume, "database"), filepath.Join(in.DataVolume, "secret")} {
+			b, _ := treeBytes(t)
+			n += b
+		}
+		f.backupNeed += withMargin(2 * n)
+	}
 	w := u.walkChain(ctx, in, f)
 	f.postgres, f.postgresErr = w.postgres, w.postgresErr
 	f.drops, f.configErr = w.drops, errors.Join(w.configErrs...)
