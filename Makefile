@@ -12,7 +12,11 @@ BIN := bin/bundle
 RACE_PKGS := ./progress ./selfextract ./payload ./harbor ./sign ./cmd/bundle ./bench/report ./bench/cmd/benchtool \
 	./internal/e2elock ./internal/fakeharbor/release ./internal/fakeharbor/roles ./internal/fakeharbor/installer
 ALL_PKGS := $(shell $(GO) list ./... 2>/dev/null | sed 's|^github.com/harborbundle/bundle|.|')
-E2E_PKGS := $(filter-out $(RACE_PKGS),$(ALL_PKGS))
+# go test starts packages in the order given: the two that hold the e2e lock longest start at
+# once (their Harbor tests take turns; the fake's CPU-only tests run while upgrade holds the
+# lock), the others fill whichever slot frees first.
+E2E_FIRST := ./upgrade ./internal/fakeharbor
+E2E_PKGS := $(E2E_FIRST) $(filter-out $(RACE_PKGS) $(E2E_FIRST),$(ALL_PKGS))
 # make test fuzzes each target briefly; make fuzz runs them longer.
 TEST_FUZZTIME ?= 5s
 FUZZTIME ?= 60s
@@ -63,18 +67,19 @@ tidy-check:
 staticcheck: tools
 	$(STATICCHECK) ./...
 
-# The race-detector packages are CPU-bound and the end-to-end ones mostly wait on containers,
-# so the two run at the same time (the race output is printed when both are done). The Harbor
-# end-to-end tests serialise themselves on the e2e lock; -p 2 lets a package that needs no Harbor
-# names (builder, the differential image test) run beside them.
+# The race-detector packages and the fuzz targets are CPU-bound and the end-to-end ones mostly
+# wait on containers, so the two legs run at the same time (the race and fuzz output is printed
+# when both are done; fuzzing runs after the race packages, within the e2e packages' time). The
+# Harbor end-to-end tests serialise themselves on the e2e lock; -p 2 lets a package that needs no
+# Harbor names (builder, the differential image test) run beside them.
 test: tools fmt-check vet tidy-check staticcheck
 	@race_log=$$(mktemp); \
-	$(GO) test -race -count=1 -timeout 40m $(RACE_PKGS) >"$$race_log" 2>&1 & race_pid=$$!; \
+	{ $(GO) test -race -count=1 -timeout 40m $(RACE_PKGS); rc=$$?; \
+	  GO=$(GO) bash scripts/fuzz.sh $(TEST_FUZZTIME) || rc=1; exit $$rc; } >"$$race_log" 2>&1 & race_pid=$$!; \
 	$(GO) test -count=1 -timeout 80m -p 2 $(E2E_PKGS); e2e_rc=$$?; \
 	wait $$race_pid; race_rc=$$?; \
-	echo "--- race-detector packages:"; cat "$$race_log"; rm -f "$$race_log"; \
+	echo "--- race-detector packages and fuzzing:"; cat "$$race_log"; rm -f "$$race_log"; \
 	[ $$e2e_rc -eq 0 ] && [ $$race_rc -eq 0 ]
-	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 # The packages with soaks and large-size runs (the large fake release, minisign's full scrypt
 # cost), too slow for CI; every kill point and failure injection of the upgrade runs in make test.
@@ -83,13 +88,7 @@ test-long: tools
 
 # Every fuzz target, one after the other (go test -fuzz takes one target per run).
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  dir=$$(echo $$pkg | sed 's|^github.com/harborbundle/bundle|.|'); \
-	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
-	    echo "fuzz $$dir $$f ($(FUZZTIME))"; \
-	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s $$dir >/dev/null || { echo "FAIL: fuzz $$f in $$dir"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s $$dir; exit 1; }; \
-	  done; \
-	done
+	@GO=$(GO) bash scripts/fuzz.sh $(FUZZTIME)
 
 demo: tools build
 	bash scripts/demo.sh
