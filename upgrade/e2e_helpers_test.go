@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -142,7 +143,37 @@ func runBundleEnv(t *testing.T, env []string, run string, args ...string) runRes
 		t.Fatalf("running %s: %v", run, err)
 	}
 	t.Logf("$ %s %s -> exit %d", filepath.Base(run), strings.Join(args, " "), res.code)
+	if i := slices.Index(args, "--backup-dir"); i >= 0 && i+1 < len(args) {
+		logStepTimes(t, args[i+1])
+	}
 	return res
+}
+
+// logStepTimes logs how long each step of the latest journal under backup took: where an
+// end-to-end test's time goes (make test's wall time is mostly these steps, serialised on the
+// e2e lock).
+func logStepTimes(t *testing.T, backup string) {
+	t.Helper()
+	js, err := Journals(backup)
+	if err != nil || len(js) == 0 {
+		return
+	}
+	j := js[len(js)-1]
+	took := func(steps []StepRecord) string {
+		var parts []string
+		for _, s := range steps {
+			d := s.Took
+			if d == 0 && !s.Ended.IsZero() {
+				d = s.Ended.Sub(s.Started)
+			}
+			parts = append(parts, fmt.Sprintf("%s %s %s", s.Name, s.Status, d.Round(100*time.Millisecond)))
+		}
+		return strings.Join(parts, ", ")
+	}
+	t.Logf("journal %s: %s; steps: %s", j.ID, j.State, took(j.Steps))
+	if len(j.Rollback) > 0 {
+		t.Logf("journal %s: rollback steps: %s", j.ID, took(j.Rollback))
+	}
 }
 
 // hostState is what a refusal must leave exactly as it was.

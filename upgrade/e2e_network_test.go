@@ -35,7 +35,9 @@ func runTraced(t *testing.T, h *fakeharbor.Harbor, run string, args ...string) r
 		if strings.HasPrefix(line, "pull ") {
 			t.Errorf("docker pulled during the upgrade: %s", line)
 		}
-		actions = append(actions, strings.Fields(line + " ")[0])
+		if f := strings.Fields(line); len(f) > 0 { // no image event at all is one empty line
+			actions = append(actions, f[0])
+		}
 	}
 	t.Logf("docker image events during the upgrade: %v", countWords(actions))
 	return res

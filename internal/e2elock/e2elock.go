@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // Path is the lock file shared by every package's end-to-end tests.
@@ -33,12 +34,15 @@ func Acquire() (release func(), err error) {
 	}, nil
 }
 
-// Lock takes the lock for the rest of test t (released in t.Cleanup).
+// Lock takes the lock for the rest of test t (released in t.Cleanup). It logs how long it
+// waited, so that a test's time can be told from the time other packages held the lock.
 func Lock(t testing.TB) {
 	t.Helper()
+	start := time.Now()
 	release, err := Acquire()
 	if err != nil {
 		t.Fatalf("taking the docker e2e lock %s: %v", Path, err)
 	}
+	t.Logf("e2e lock taken after %s", time.Since(start).Round(time.Millisecond))
 	t.Cleanup(release)
 }
