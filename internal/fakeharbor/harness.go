@@ -155,7 +155,10 @@ func (h *Harbor) Install(ctx context.Context, opts InstallOptions) error {
 	if timeout == 0 {
 		timeout = 2 * time.Minute
 	}
-	return h.WaitHealthy(ctx, rel.Version, timeout)
+	if err := h.WaitHealthy(ctx, rel.Version, timeout); err != nil {
+		return err
+	}
+	return h.endFreshSchema()
 }
 
 func newHarbor(ctx context.Context, b *Builder, opts InstallOptions) (*Harbor, error) {
@@ -264,6 +267,9 @@ func (h *Harbor) install(ctx context.Context, opts InstallOptions) error {
 		return err
 	}
 	if err := h.configure(); err != nil {
+		return err
+	}
+	if err := h.beginFreshSchema(); err != nil {
 		return err
 	}
 	if opts.Offline {
