@@ -277,10 +277,11 @@ func assertHTTPSInstall(t *testing.T, h *fakeharbor.Harbor) {
 // 2.2.4 -> 2.4.3 (9.6 -> 13) with docker-compose v1: 2.4's install.sh predates the plugin. Before
 // it, the 2.10.3 bundle is refused on this 9.6 data (an undocumented path too).
 func TestE2E2xUpgrade224To243(t *testing.T) {
+	refuse := bundleRun2x(t, "v2.10.3") // built before the install takes the e2e lock
 	runUpgrade2x(t, upgrade2x{from: "v2.2.4", to: "v2.4.3",
 		before: []string{"9.6"}, layout: []string{"pg13=13"}, cfgVersion: "2.4.0",
 		refusals: func(t *testing.T, h *fakeharbor.Harbor) {
-			refused(t, h, bundleRun2x(t, "v2.10.3"), nil, "Harbor v2.2.4 cannot be upgraded to v2.10.3 directly: upgrade to v2.4.x, then v2.6.x, then v2.8.x first",
+			refused(t, h, refuse, nil, "Harbor v2.2.4 cannot be upgraded to v2.10.3 directly: upgrade to v2.4.x, then v2.6.x, then v2.8.x first",
 				"the data is PostgreSQL 9.6 (database) but v2.10.3's harbor-db runs PostgreSQL 14 and upgrades only 13: it would initialise an EMPTY database")
 		}})
 }
@@ -288,10 +289,11 @@ func TestE2E2xUpgrade224To243(t *testing.T) {
 // 2.8.6 -> 2.10.3 (13 -> 14) with the plugin. Before it, the 2.15.2 bundle is refused: not a
 // documented path, and its harbor-db (15 -> 18) would find no cluster it upgrades in pg13 data.
 func TestE2E2xUpgrade286To2103(t *testing.T) {
+	refuse := bundleRun2x(t, "v2.15.2") // built before the install takes the e2e lock
 	runUpgrade2x(t, upgrade2x{from: "v2.8.6", to: "v2.10.3",
 		before: []string{"pg13=13"}, layout: []string{"pg14=14"}, plugin: true, cfgVersion: "2.10.0",
 		refusals: func(t *testing.T, h *fakeharbor.Harbor) {
-			refused(t, h, bundleRun2x(t, "v2.15.2"), nil, "Harbor v2.8.6 cannot be upgraded to v2.15.2 directly: upgrade to v2.10.x, then v2.12.x, then v2.14.x first",
+			refused(t, h, refuse, nil, "Harbor v2.8.6 cannot be upgraded to v2.15.2 directly: upgrade to v2.10.x, then v2.12.x, then v2.14.x first",
 				"the data is PostgreSQL 13 (database/pg13) but v2.15.2's harbor-db runs PostgreSQL 18 and upgrades only 15: it would initialise an EMPTY database")
 		}})
 }
@@ -371,23 +373,46 @@ func assertRestored2x(t *testing.T, h *fakeharbor.Harbor, version string, before
 	}
 }
 
-// TestE2E2xFailedUpgradeRollsBack: the new 2.15.2 core fails its schema migration (the fake's
-// fail-migration-at knob in the data volume) after harbor-db moved PostgreSQL 15 to 18 and
-// deleted pg15; the upgrade rolls back by itself to a healthy 2.13.5 whose database tree is
-// byte-identical to before.
-func TestE2E2xFailedUpgradeRollsBack(t *testing.T) {
+// TestE2E2xFailedAndKilledUpgrades runs, on ONE fake 2.13.5 with trivy installed by its real
+// install.sh (every case ends back on it, byte-identical: a second install would only cost lock
+// time), the failure cases of a 2.13.5 -> 2.15.2 upgrade:
+//   - failed_upgrade_rolls_back: the new 2.15.2 core fails its schema migration (the fake's
+//     fail-migration-at knob in the data volume) after harbor-db moved PostgreSQL 15 to 18 and
+//     deleted pg15; the upgrade rolls back by itself to a healthy 2.13.5 whose database tree is
+//     byte-identical to before;
+//   - kill: kill -9 after the images are loaded, then a resume finishes it (healthy 2.15.2, data
+//     and counts intact) and rollback returns to 2.13.5; then kill -9 while install.sh runs, and
+//     a rollback restores 2.13.5 byte-identical. (The kill matrix of every step is the 1.x
+//     TestE2EKillMatrix: the steps are the same code for 2.x.)
+func TestE2E2xFailedAndKilledUpgrades(t *testing.T) {
 	run := bundleRun2x(t, "v2.15.2")
 	h, seeded := install2xHarbor(t, "v2.13.5", release.Trivy)
-	knobs := filepath.Join(h.DataVolume, ".fakeharbor")
-	if err := os.MkdirAll(knobs, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(knobs, "fail-migration-at"), []byte("170\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	cfg, _ := os.ReadFile(filepath.Join(h.Dir, "harbor.yml"))
 	before := snapshot(t, h)
-	backup := filepath.Join(h.Parent, "backups")
+	for _, c := range []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"failed_upgrade_rolls_back", func(t *testing.T) { failedUpgrade2x(t, h, run, before, seeded, cfg) }},
+		{"kill", func(t *testing.T) { killedUpgrade2x(t, h, run, before, seeded, cfg) }},
+	} {
+		if !t.Run(c.name, c.run) {
+			return // the next case would not start from 2.13.5
+		}
+	}
+}
+
+// failedUpgrade2x: the failed 2.15.2 migration and the automatic rollback (see above).
+func failedUpgrade2x(t *testing.T, h *fakeharbor.Harbor, run string, before *hostState, seeded *fakeharbor.Seeded, cfg []byte) {
+	knob := filepath.Join(h.DataVolume, ".fakeharbor", "fail-migration-at")
+	if err := os.MkdirAll(filepath.Dir(knob), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(knob, []byte("170\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(knob) // the next case upgrades for real
+	backup := filepath.Join(h.Parent, "backups-failed")
 	// Watch the data dir meanwhile: the new harbor-db must have moved the data to pg18 (and
 	// deleted pg15) before core failed, so that only the backup can bring pg15 back.
 	stop, sawPG18 := make(chan struct{}), make(chan bool, 1)
@@ -427,19 +452,10 @@ func TestE2E2xFailedUpgradeRollsBack(t *testing.T) {
 	}
 }
 
-// TestE2E2xKill: kill -9 of a 2.13.5 -> 2.15.2 upgrade after its images are loaded, then a
-// resume finishes it (healthy 2.15.2, data and counts intact); rollback returns to 2.13.5. Then
-// kill -9 while install.sh runs: a rollback restores 2.13.5 byte-identical. (A rollback after the
-// new harbor-db has deleted pg15 is TestE2E2xFailedUpgradeRollsBack's case; the kill matrix of
-// every step is the 1.x TestE2EKillMatrix: the steps are the same code for 2.x.)
-func TestE2E2xKill(t *testing.T) {
-	run := bundleRun2x(t, "v2.15.2")
+// killedUpgrade2x: kill at load:end, resume, rollback; kill while install.sh runs, rollback.
+func killedUpgrade2x(t *testing.T, h *fakeharbor.Harbor, run string, before *hostState, seeded *fakeharbor.Seeded, cfg []byte) {
 	ctx := context.Background()
-	h, seeded := install2xHarbor(t, "v2.13.5", release.Trivy)
-	cfg, _ := os.ReadFile(filepath.Join(h.Dir, "harbor.yml"))
-	before := snapshot(t, h)
-	backup := filepath.Join(h.Parent, "backups")
-
+	backup := filepath.Join(h.Parent, "backups-kill")
 	start := time.Now()
 	killAt(t, run, backup, "load:end")
 	if r := runBundle(t, run, "--yes", "--resume", "--backup-dir", backup, "--health-timeout", "3m"); r.code != 0 {
