@@ -59,6 +59,9 @@ func (u *Upgrade) checkpoint(ctx context.Context) error {
 	if err := os.RemoveAll(dir); err != nil { // an unrecorded copy: ours by name
 		return err
 	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
 	for _, name := range []string{"database", "secret"} {
 		src := filepath.Join(j.DataVolume, name)
 		if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) {
@@ -100,7 +103,17 @@ func (u *Upgrade) keepProgress(ctx context.Context, step string, stepErr error, 
 	if err := j.Save(); err != nil {
 		return u.result(start), err
 	}
-	if err := u.returnToCheckpoint(ctx, at); err != nil {
+	rec := StepRecord{Name: "keep-progress:" + at, Status: StatusStarted, Started: time.Now().UTC()}
+	j.Rollback = append(j.Rollback, rec)
+	j.Save()
+	err := u.returnToCheckpoint(ctx, at)
+	r := &j.Rollback[len(j.Rollback)-1]
+	r.Ended, r.Status = time.Now().UTC(), StatusDone
+	r.Took = r.Ended.Sub(r.Started)
+	if err != nil {
+		r.Status, r.Error = StatusFailed, err.Error()
+	}
+	if err != nil {
 		fmt.Fprintf(u.log, "--keep-progress: returning to %s failed: %v; rolling back to %s\n", at, err, j.From)
 		fmt.Fprintf(u.o.Out, "    returning to %s failed (%v); rolling back to %s...\n", at, err, j.From)
 		if rerr := rollback(ctx, u.rollbackEnv(), j); rerr != nil {

@@ -213,7 +213,8 @@ func TestE2EChain194To243(t *testing.T) {
 	if err := h.CheckSeeded(ctx, seeded); err != nil {
 		t.Errorf("data on the kept hop: %v", err)
 	}
-	if j := readJournalOf(t, backup); j.State != StateKeptProgress || j.Chain.KeptAt != "v1.10.19" || j.Chain.Checkpoint != "v1.10.19" {
+	if j := readJournalOf(t, backup); j.State != StateKeptProgress || j.Chain.KeptAt != "v1.10.19" || j.Chain.Checkpoint != "v1.10.19" ||
+		len(j.Rollback) != 1 || j.Rollback[0].Name != "keep-progress:v1.10.19" || j.Rollback[0].Status != StatusDone {
 		t.Errorf("journal after --keep-progress: state %s, chain %+v", j.State, j.Chain)
 	}
 	if r := runBundle(t, run, "rollback", "--yes", "--backup-dir", backup, "--health-timeout", "3m"); r.code != 0 {
