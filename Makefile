@@ -12,11 +12,13 @@ BIN := bin/bundle
 RACE_PKGS := ./progress ./selfextract ./payload ./harbor ./sign ./cmd/bundle ./bench/report ./bench/cmd/benchtool \
 	./internal/e2elock ./internal/fakeharbor/release ./internal/fakeharbor/roles ./internal/fakeharbor/installer
 ALL_PKGS := $(shell $(GO) list ./... 2>/dev/null | sed 's|^github.com/harborbundle/bundle|.|')
-# go test starts packages in the order given: the two that hold the e2e lock longest start at
-# once (their Harbor tests take turns; the fake's CPU-only tests run while upgrade holds the
-# lock), the others fill whichever slot frees first.
-E2E_FIRST := ./upgrade ./internal/fakeharbor
-E2E_PKGS := $(E2E_FIRST) $(filter-out $(RACE_PKGS) $(E2E_FIRST),$(ALL_PKGS))
+# The packages whose tests use the Docker engine: the two that install fake Harbors (their
+# Harbor tests take turns on the e2e lock; make test lasts as long as their Docker operations)
+# first, as go test starts packages in the order given. The other packages (builder, ...) are
+# CPU-bound: they run in the background leg with the race-detector ones. A new package whose
+# tests start containers belongs here.
+E2E_PKGS := ./upgrade ./internal/fakeharbor ./internal/docker
+CPU_PKGS := $(filter-out $(RACE_PKGS) $(E2E_PKGS),$(ALL_PKGS))
 # make test fuzzes each target briefly; make fuzz runs them longer.
 TEST_FUZZTIME ?= 5s
 FUZZTIME ?= 60s
@@ -67,21 +69,22 @@ tidy-check:
 staticcheck: tools
 	$(STATICCHECK) ./...
 
-# The race-detector packages and the fuzz targets are CPU-bound and the end-to-end ones mostly
-# wait on containers, so the two legs run at the same time (the race and fuzz output is printed
-# when both are done; fuzzing runs after the race packages, within the e2e packages' time). The
-# Harbor end-to-end tests serialise themselves on the e2e lock, so make test lasts as long as
-# their Docker operations: the CPU-bound leg runs at nice 10 and takes mostly the CPU they leave
-# (on 2 cores it otherwise slowed every container start of the serialised e2e tests). -p 2 lets a
-# package that needs no Harbor names (builder, the differential image test) run beside them.
+# Two legs at the same time: the Docker end-to-end packages, and in the background the CPU-bound
+# work (the race-detector packages, the other packages, then every fuzz target briefly), whose
+# output is printed when both are done. The Harbor end-to-end tests serialise themselves on the
+# e2e lock, so make test lasts as long as their Docker operations: the CPU leg runs at nice 10
+# and takes mostly the CPU they leave (on 2 cores it otherwise slowed every container start of
+# the serialised e2e tests). -p 2 lets the fake's CPU-only tests (the differential image test)
+# and internal/docker run while upgrade holds the lock.
 test: tools fmt-check vet tidy-check staticcheck
-	@race_log=$$(mktemp); \
+	@cpu_log=$$(mktemp); \
 	{ nice -n 10 $(GO) test -race -count=1 -timeout 40m $(RACE_PKGS); rc=$$?; \
-	  GO=$(GO) nice -n 10 bash scripts/fuzz.sh $(TEST_FUZZTIME) || rc=1; exit $$rc; } >"$$race_log" 2>&1 & race_pid=$$!; \
+	  nice -n 10 $(GO) test -count=1 -timeout 40m $(CPU_PKGS) || rc=1; \
+	  GO=$(GO) nice -n 10 bash scripts/fuzz.sh $(TEST_FUZZTIME) || rc=1; exit $$rc; } >"$$cpu_log" 2>&1 & cpu_pid=$$!; \
 	$(GO) test -count=1 -timeout 80m -p 2 $(E2E_PKGS); e2e_rc=$$?; \
-	wait $$race_pid; race_rc=$$?; \
-	echo "--- race-detector packages and fuzzing:"; cat "$$race_log"; rm -f "$$race_log"; \
-	[ $$e2e_rc -eq 0 ] && [ $$race_rc -eq 0 ]
+	wait $$cpu_pid; cpu_rc=$$?; \
+	echo "--- race-detector and CPU-bound packages, fuzzing:"; cat "$$cpu_log"; rm -f "$$cpu_log"; \
+	[ $$e2e_rc -eq 0 ] && [ $$cpu_rc -eq 0 ]
 
 # The packages with soaks and large-size runs (the large fake release, minisign's full scrypt
 # cost), too slow for CI; every kill point and failure injection of the upgrade runs in make test.
