@@ -57,17 +57,24 @@ func configVersionOf(t *testing.T, name string) string {
 	return doc.Version
 }
 
-// TestManualUpgradeAndRollbacks follows the guide from 1.9.4 to 1.10.0 with seeded data, then
-// the rollback done wrong twice, as users report it, and right.
+// TestManualUpgradeAndRollbacks installs 1.9.4 with clair and chartmuseum from the offline
+// installer (checkFreshOfflineInstall), follows the guide from it to 1.10.0 with seeded data,
+// then does the rollback wrong twice, as users report it, and right.
 func TestManualUpgradeAndRollbacks(t *testing.T) {
 	ctx := context.Background()
+	start := time.Now()
 	h := Install(t, InstallOptions{Version: "v1.9.4", Components: []string{release.Clair, release.Chartmuseum}, Offline: true})
+	t.Logf("offline install of v1.9.4 with clair and chartmuseum: healthy after %v", time.Since(start).Round(time.Millisecond))
+	checkFreshOfflineInstall(t, h)
 	seeded, err := h.Seed(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := h.CheckSeeded(ctx, seeded); err != nil {
+		t.Fatalf("seeded data on the fresh install: %v", err)
+	}
 	backup := manualUpgrade(t, h, "v1.10.0")
-	start := time.Now()
+	start = time.Now()
 	if err := h.WaitHealthy(ctx, "v1.10.0", 2*time.Minute); err != nil {
 		t.Fatal(err)
 	}
