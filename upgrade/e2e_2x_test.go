@@ -39,6 +39,15 @@ type run2xEntry struct {
 // bundleRun2x returns the .run of version, building it on first use.
 func bundleRun2x(t *testing.T, version string) string {
 	t.Helper()
+	path, err := run2x(version)
+	if err != nil {
+		t.Fatalf("building the %s .run: %v", version, err)
+	}
+	return path
+}
+
+// run2x is bundleRun2x without a test: prebuildRuns builds ahead with it.
+func run2x(version string) (string, error) {
 	runs2x.mu.Lock()
 	if runs2x.runs == nil {
 		runs2x.runs = map[string]*run2xEntry{}
@@ -52,10 +61,7 @@ func bundleRun2x(t *testing.T, version string) string {
 	e.once.Do(func() {
 		e.path, e.err = buildRunFor(filepath.Join(artifactsDir, version), "harbor-upgrade-"+version+".run", version, fakeharbor.Options{}, "-tags", "failpoint")
 	})
-	if e.err != nil {
-		t.Fatalf("building the %s .run: %v", version, e.err)
-	}
-	return e.path
+	return e.path, e.err
 }
 
 // install2xHarbor installs a fake Harbor by its real installer, seeds data and puts the docker

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -37,23 +38,52 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	artifactsDir = dir
+	flag.Parse()
+	prebuilt := prebuildRuns()
 	code := m.Run()
+	prebuilt.Wait()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// prebuildRuns builds, in the background, the .run bundles a whole run of the package's tests
+// (make test: no -run) will ask for, in the order they are asked for: each is then built while
+// the tests before it wait on containers, instead of while the e2e lock's holder waits on it.
+// A test asking for a bundle still being built waits for it (sync.Once).
+func prebuildRuns() *sync.WaitGroup {
+	var wg sync.WaitGroup
+	if f := flag.Lookup("test.run"); f == nil || f.Value.String() != "" || testing.Short() {
+		return &wg
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for _, v := range []string{"v2.0.6", "v2.4.3", "v2.10.3", "v2.15.2", "v2.8.6"} {
+			run2x(v) // an error is reported by the test that needs the bundle
+		}
+		run110()
+	}()
+	return &wg
 }
 
 // bundleRun returns the path of harbor-upgrade-1.10.run (all components), building it on first use.
 func bundleRun(t *testing.T) string {
 	t.Helper()
+	path, err := run110()
+	if err != nil {
+		t.Fatalf("building the .run: %v", err)
+	}
+	return path
+}
+
+// run110 is bundleRun without a test.
+func run110() (string, error) {
 	// -tags failpoint: the crash tests kill the upgrader at named points (failpoint.go); a
 	// release build (make build) has no such switch, which TestReleaseBuildHasNoFailpoints checks.
 	runOnce.Do(func() {
 		runPath, runErr = buildRun(artifactsDir, "harbor-upgrade-1.10.run", fakeharbor.Options{}, "-tags", "failpoint")
 	})
-	if runErr != nil {
-		t.Fatalf("building the .run: %v", runErr)
-	}
-	return runPath
+	return runPath, runErr
 }
 
 // buildRun builds the bundle stub with goFlags and a v1.10.0 .run named name in dir from a fake
