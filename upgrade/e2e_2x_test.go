@@ -135,12 +135,19 @@ type upgrade2x struct {
 	// refusals run on the installed, seeded Harbor before the upgrade (they change nothing).
 	refusals func(t *testing.T, h *fakeharbor.Harbor)
 	https    bool // installed with https on (fakeharbor.InstallOptions.HTTPS)
+	// run is the .run to upgrade with; default bundleRun2x(to).
+	run string
+	// after runs on the upgraded Harbor once every check above passed.
+	after func(t *testing.T, h *fakeharbor.Harbor, seeded *fakeharbor.Seeded, backup string)
 }
 
 // runUpgrade2x installs c.from, upgrades it with c.to's .run and checks the result.
 func runUpgrade2x(t *testing.T, c upgrade2x) {
 	ctx := context.Background()
-	run := bundleRun2x(t, c.to)
+	run := c.run
+	if run == "" {
+		run = bundleRun2x(t, c.to)
+	}
 	h, seeded := install2xHarborWith(t, fakeharbor.InstallOptions{Version: c.from, Components: c.components, HTTPS: c.https})
 	if got := dbLayout(t, h.DataVolume); !slices.Equal(got, c.before) {
 		t.Errorf("database layout of the installed %s: %v, want %v", c.from, got, c.before)
@@ -216,6 +223,9 @@ func runUpgrade2x(t *testing.T, c upgrade2x) {
 		if strings.HasPrefix(v, "2.") != c.plugin {
 			t.Errorf("%s made by compose %s, want plugin %v", ct.Name, v, c.plugin)
 		}
+	}
+	if c.after != nil {
+		c.after(t, h, seeded, backup)
 	}
 }
 
@@ -315,14 +325,8 @@ func TestE2E2xUpgrade274ChartmuseumTo286(t *testing.T) {
 		}})
 }
 
-func TestE2E2xUpgrade2135TrivyTo2152(t *testing.T) {
-	runUpgrade2x(t, upgrade2x{from: "v2.13.5", to: "v2.15.2", components: []string{release.Trivy},
-		before: []string{"pg15=15"}, layout: []string{"pg18=18"}, plugin: true, cfgVersion: "2.15.0",
-		flags: []string{"--with-trivy"},
-		images: map[string]string{"redis": "goharbor/valkey-photon", "trivy-adapter": "goharbor/trivy-adapter-photon",
-			"harbor-db": "goharbor/harbor-db"},
-		logWants: []string{"migrating harbor.yml with goharbor/prepare:v2.15.2 migrate"}})
-}
+// 2.13.5 with trivy -> 2.15.2 (PostgreSQL 15 -> 18, valkey, the plugin) is TestE2ETrivyDB
+// (e2e_trivydb_test.go), which adds the Trivy DB the bundle carries and the DB-only refreshes.
 
 func TestE2E2xUpgrade2151To2152Patch(t *testing.T) {
 	runUpgrade2x(t, upgrade2x{from: "v2.15.1", to: "v2.15.2",
