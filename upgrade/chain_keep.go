@@ -38,7 +38,7 @@ type KeptProgressError struct {
 
 func (e *KeptProgressError) Error() string {
 	j := e.Journal
-	return fmt.Sprintf("upgrade failed at step %s: %v. --keep-progress: Harbor %s (the last hop that finished) is running from %s with its data as it was when that hop stopped. Continue later with a bundle from %s, or run `rollback --backup %s` to return to %s; log: %s",
+	return fmt.Sprintf("upgrade failed at step %s: %v. --keep-progress: Harbor %s (the last hop that finished) is running from %s with its data as it was when that hop stopped. Run the bundle again later to continue from %s (a new upgrade, with its own backup), or run `rollback --backup %s` to return to %s; log: %s",
 		e.Step, e.Err, e.At, j.InstallDir, e.At, j.ID, j.From, filepath.Join(j.Dir(), LogName))
 }
 func (e *KeptProgressError) Unwrap() error { return e.Err }
