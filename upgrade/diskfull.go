@@ -91,7 +91,8 @@ func (u *Upgrade) spaceNeeded(step, mount string) int64 {
 	j := u.journal
 	on := func(p string) bool { return mountPoint(p) == mount }
 	var n int64
-	switch step {
+	_, base := splitStepName(step) // a chain's "v2.4.3/migrate" writes what migrate writes
+	switch base {
 	case StepBackup:
 		if !on(j.Dir()) {
 			return 0
