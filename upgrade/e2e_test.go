@@ -155,8 +155,11 @@ func TestE2EUpgrade194AllComponents(t *testing.T) {
 	}
 }
 
-func TestE2EUpgrade194None(t *testing.T) { upgradeAndCheck(t, "v1.9.4", nil) }
+// A 1.9.4 without components is upgraded by TestE2ESecretsAndShellMetacharacters (e2e_trust_test.go)
+// and by the real scripts (TestE2ERealScriptsUpgrade194): no third install of it here.
 
-func TestE2EUpgrade186AllComponents(t *testing.T) {
-	upgradeAndCheck(t, "v1.8.6", []string{"notary", "clair", "chartmuseum"})
+// TestE2EUpgrade186AllComponentsNoNetwork upgrades 1.8.6 with every component (the quota-sync
+// path) under strace: no connection leaves the host and docker pulls nothing (runTraced).
+func TestE2EUpgrade186AllComponentsNoNetwork(t *testing.T) {
+	upgradeAndCheckWith(t, "v1.8.6", []string{"notary", "clair", "chartmuseum"}, true)
 }
