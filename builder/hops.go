@@ -40,6 +40,12 @@ func planHops(s *settings, cat *harbor.Catalog, p *plan) error {
 	if len(cp.Hops) == 1 {
 		return nil
 	}
+	if s.WithTrivyDB {
+		// The host installs a carried DB as part of one release's install (backup, harbor.yml
+		// keys, swap, health); a chain would need that tied to its last hop and its one backup,
+		// which the chain runner does not do yet. A DB-only bundle run after the chain does it.
+		return inputErrorf("--with-trivy-db cannot go with a bundle of %d releases yet: build the chain without it and carry the DB in a DB-only bundle (bundle build --trivy-db-only), run on the host after the upgrade", len(cp.Hops))
+	}
 	if s.Installer != "" || s.InstallerSHA256 != "" {
 		return inputErrorf("--installer and --installer-sha256 name one archive, but this bundle carries %d releases: "+
 			"use --installer-base URL (each release's installer file name under it) or the default URLs", len(cp.Hops))

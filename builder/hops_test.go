@@ -146,11 +146,21 @@ func TestMultiHopPlanOnly(t *testing.T) {
 	if p, err = makePlan(s); err != nil || len(p.hops) != 0 || filepath.Base(p.output) != "harbor-upgrade-2.15.run" {
 		t.Errorf("one-hop --from: %v, %d hops, %s", err, len(p.hops), p.output)
 	}
+	// A DB rides with a one-hop bundle, even one asked for with --from; a chain refuses it.
+	s.WithTrivyDB = true
+	if _, err := makePlan(s); err != nil {
+		t.Errorf("one-hop --from with --with-trivy-db: %v", err)
+	}
+	s.From, s.TrivyDBRepository = []string{"1.10"}, ""
+	if _, err := makePlan(s); err == nil || !strings.Contains(err.Error(), "--trivy-db-only") {
+		t.Errorf("a chain with --with-trivy-db: %v, want a refusal pointing to --trivy-db-only", err)
+	}
 	for _, bad := range []Options{
 		{Version: "v2.15.2", From: []string{"1.7.6"}},
 		{Version: "v2.15.2", From: []string{"1.10.99"}},
 		{Version: "v2.15.2", From: []string{"1.10"}, Installer: "x.tgz"},
 		{Version: "v2.15.2", From: []string{"1.10"}, Components: []string{"bogus"}},
+		{Version: "v2.15.2", From: []string{"1.10"}, WithTrivyDB: true},
 	} {
 		bad.CacheDir = t.TempDir()
 		s, err := resolveOptions(bad)

@@ -44,6 +44,12 @@ func (u *Upgrade) prepareChain(ctx context.Context, in *Install, lockErr error) 
 		f.backupNeed += withMargin(2 * n)
 	}
 	w := u.walkChain(ctx, in, f)
+	if len(u.full.ScanDBs) > 0 {
+		// A carried DB is installed as part of one release's install, with its own backup and
+		// rollback (scandb_upgrade.go); in a chain every hop's view would carry it. The builder
+		// refuses to make such a bundle; one made otherwise is refused here, before any change.
+		w.hopErrs = append(w.hopErrs, fmt.Errorf("the bundle carries the %s for a chain of upgrades, which this version of bundle does not install: upgrade with a chain bundle built without --with-trivy-db, then run a DB-only bundle (bundle build --trivy-db-only)", scanDBKinds(u.full.ScanDBs)))
+	}
 	f.postgres, f.postgresErr = w.postgres, w.postgresErr
 	f.drops, f.configErr = w.drops, errors.Join(w.configErrs...)
 	f.imagesNeed = withMargin(w.bytes)

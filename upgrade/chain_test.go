@@ -208,3 +208,21 @@ func TestPrepareChainFromHop(t *testing.T) {
 		u.Close()
 	}
 }
+
+// A chain bundle carrying a Trivy DB (the builder refuses to make one) is refused before any
+// change: the chain would not install it the way a one-hop upgrade does.
+func TestPrepareChainRefusesScanDBs(t *testing.T) {
+	dir, eng := install2x(t, "v2.8.6", "13", map[string]string{
+		"core": "goharbor/harbor-core:v2.8.6", "postgresql": "goharbor/harbor-db:v2.8.6"})
+	b := chainBundle(t, "v2.15.2", "v2.8.6")
+	b.m.ScanDBs = []payload.ScanDB{{Kind: payload.ScanDBTrivy}}
+	u, err := Prepare(context.Background(), Options{Bundle: b, Engine: eng,
+		HarborDir: dir, BackupDir: filepath.Join(t.TempDir(), "backups"), DryRun: true})
+	if u != nil {
+		defer u.Close()
+	}
+	var pe *PreflightError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "--trivy-db-only") {
+		t.Fatalf("a chain carrying a DB: %v, want a preflight refusal pointing to --trivy-db-only", err)
+	}
+}
