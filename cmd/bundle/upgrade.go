@@ -185,8 +185,12 @@ func (a *app) confirm(question string) error {
 func printResult(w io.Writer, r *upgrade.Result) {
 	fmt.Fprintf(w, "\nHarbor %s -> %s: %s in %s\n", r.From, r.To, r.State, r.Took.Round(time.Second))
 	if r.RollbackOf == "" { // a rollback's summary is its own steps
+		width := 8 // a chain's steps are "v2.15.2/stop-hop": the column is as wide as the longest
 		for _, s := range r.Steps {
-			fmt.Fprintf(w, "  %-8s %s\n", s.Name, s.Took.Round(time.Millisecond))
+			width = max(width, len(s.Name))
+		}
+		for _, s := range r.Steps {
+			fmt.Fprintf(w, "  %-*s %s\n", width, s.Name, s.Took.Round(time.Millisecond))
 		}
 	}
 	for _, s := range r.Rollback {
