@@ -174,16 +174,9 @@ func write(ctx context.Context, s *settings, p *plan, client *registryClient, ca
 		}
 		m.Hops, m.Chains = hopsManifest(p, sizes)
 	}
-	m.Stub = payload.Stub{Size: out.PayloadOffset(), SHA256: out.StubSHA256()}
-	sum, err := pw.Close(m)
+	sum, trailer, err := sealPayload(out, pw, m, sg)
 	if err != nil {
-		return nil, fmt.Errorf("writing payload: %w", err)
-	}
-	trailer := selfextract.Trailer{
-		ManifestOffset: uint64(sum.ManifestOffset), ManifestLength: uint64(sum.ManifestLength), ManifestSHA256: sum.ManifestSHA256,
-	}
-	if err := sg.signTrailer(&trailer, out.PayloadOffset(), sum.Length); err != nil {
-		return nil, fmt.Errorf("signing: %w", err)
+		return nil, err
 	}
 	if err := cache.Sync(); err != nil {
 		return nil, err
@@ -273,3 +266,20 @@ type prefixed struct {
 func (p prefixed) Start(task string, total int64) { p.r.Start(p.prefix+task, total) }
 func (p prefixed) Add(task string, n int64)       { p.r.Add(p.prefix+task, n) }
 func (p prefixed) Done(task string, err error)    { p.r.Done(p.prefix+task, err) }
+
+// sealPayload closes the payload with its manifest (which records the stub's size and hash) and
+// makes the trailer that points at the manifest, signed when a key was given.
+func sealPayload(out *selfextract.Writer, pw *payload.Writer, m payload.Manifest, sg *signer) (payload.Summary, selfextract.Trailer, error) {
+	m.Stub = payload.Stub{Size: out.PayloadOffset(), SHA256: out.StubSHA256()}
+	sum, err := pw.Close(m)
+	if err != nil {
+		return sum, selfextract.Trailer{}, fmt.Errorf("writing payload: %w", err)
+	}
+	trailer := selfextract.Trailer{
+		ManifestOffset: uint64(sum.ManifestOffset), ManifestLength: uint64(sum.ManifestLength), ManifestSHA256: sum.ManifestSHA256,
+	}
+	if err := sg.signTrailer(&trailer, out.PayloadOffset(), sum.Length); err != nil {
+		return sum, trailer, fmt.Errorf("signing: %w", err)
+	}
+	return sum, trailer, nil
+}

@@ -105,16 +105,9 @@ func writeScanDBOnly(ctx context.Context, s *settings, output string, cache *Cac
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.Stub = payload.Stub{Size: out.PayloadOffset(), SHA256: out.StubSHA256()}
-	sum, err := pw.Close(m)
+	sum, trailer, err := sealPayload(out, pw, m, sg)
 	if err != nil {
-		return nil, fmt.Errorf("writing payload: %w", err)
-	}
-	trailer := selfextract.Trailer{
-		ManifestOffset: uint64(sum.ManifestOffset), ManifestLength: uint64(sum.ManifestLength), ManifestSHA256: sum.ManifestSHA256,
-	}
-	if err := sg.signTrailer(&trailer, out.PayloadOffset(), sum.Length); err != nil {
-		return nil, fmt.Errorf("signing: %w", err)
+		return nil, err
 	}
 	whole, size, err := out.Commit(trailer)
 	if err != nil {

@@ -1,7 +1,6 @@
 package roles
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,19 +17,7 @@ func serve(env *Env, role, addr string, h http.Handler) int {
 		env.logf(role, "listening on %s: %v", addr, err)
 		return exitFail
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	if env.Stop != nil {
-		go func() {
-			<-env.Stop
-			srv.Close()
-		}()
-	}
-	env.logf(role, "listening on %s", ln.Addr())
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		env.logf(role, "serving: %v", err)
-		return exitFail
-	}
-	return exitOK
+	return serveListener(env, role, ln, h)
 }
 
 // effectiveUID is the uid the role runs as; FAKEHARBOR_UID pretends another one in tests, which
