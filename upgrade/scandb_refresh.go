@@ -244,7 +244,9 @@ func (r *Refresh) makePlan(ctx context.Context) error {
 	}
 	i := slices.IndexFunc(in.Containers, func(c Container) bool { return c.Name == adapterContainer })
 	if i < 0 || in.Containers[i].State != "running" {
-		return refreshRefused("the trivy-adapter container of %s is not running; start Harbor first", in.Dir)
+		// Also what a refresh killed after it stopped the adapter leaves: the DB dir is whole
+		// (the swap is one rename), the old DB or the new one, so starting the adapter is safe.
+		return refreshRefused("the trivy-adapter container of %s is not running: start it (docker start trivy-adapter) and run this again; the DB in place is whole, the old one or the new one", in.Dir)
 	}
 	tool, ok := composeOfContainers(in.Containers)
 	if !ok {

@@ -149,6 +149,17 @@ func TestRefreshRefusals(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+	// The adapter stopped (as a refresh killed after its stop leaves it): the refusal says how
+	// to go on.
+	r, _, _ = refreshOn(t, newDBSource(t, refreshNew), refreshOld)
+	for i, c := range r.in.Containers {
+		if c.Name == "trivy-adapter" {
+			r.in.Containers[i].State = "exited"
+		}
+	}
+	if err := r.makePlan(ctx); !errors.As(err, &ref) || !strings.Contains(err.Error(), "docker start trivy-adapter") {
+		t.Errorf("adapter stopped: %v", err)
+	}
 	// A layer that is not what Trivy expects is refused as a damaged bundle.
 	src := newDBSource(t, refreshNew)
 	src.layer = append([]byte(nil), src.layer...)
