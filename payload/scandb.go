@@ -56,6 +56,9 @@ type ScanDBMetadata struct {
 	DownloadedAt string `yaml:"downloaded_at" json:"DownloadedAt"` // RFC 3339, may be empty
 }
 
+// BlobPath is the payload entry holding the DB's layer blob.
+func (d ScanDB) BlobPath() string { return blobPath(d.Digest) }
+
 // ScanDB returns the carried DB of kind, if any.
 func (m *Manifest) ScanDB(kind string) (ScanDB, bool) {
 	i := slices.IndexFunc(m.ScanDBs, func(d ScanDB) bool { return d.Kind == kind })
@@ -96,7 +99,7 @@ func (m *Manifest) validateScanDBs() error {
 		if !isDigest(d.Digest) || !isDigest(d.ManifestDigest) {
 			return fmt.Errorf("scan db %s: digest %q or manifest digest %q is not sha256:<64 hex>", d.Kind, d.Digest, d.ManifestDigest)
 		}
-		e, ok := byPath[blobPath(d.Digest)]
+		e, ok := byPath[d.BlobPath()]
 		if !ok {
 			return fmt.Errorf("scan db %s: blob %s is not in the payload", d.Kind, d.Digest)
 		}
@@ -117,7 +120,7 @@ func (w *Writer) AddScanDB(d ScanDB, r io.Reader) error {
 	if !isDigest(d.Digest) || d.Size < 0 || d.Size > maxEntrySize {
 		return fmt.Errorf("adding scan db %s: digest %q or size %d is not valid", d.Kind, d.Digest, d.Size)
 	}
-	if _, err := w.addEntry(blobPath(d.Digest), 0o644, d.Size, r, strings.TrimPrefix(d.Digest, "sha256:"), nil); err != nil {
+	if _, err := w.addEntry(d.BlobPath(), 0o644, d.Size, r, strings.TrimPrefix(d.Digest, "sha256:"), nil); err != nil {
 		return fmt.Errorf("adding scan db %s: %w", d.Kind, err)
 	}
 	return nil
@@ -130,7 +133,7 @@ func (r *Reader) OpenScanDB(kind string) (ScanDB, io.ReadCloser, error) {
 	if !ok {
 		return ScanDB{}, nil, fmt.Errorf("the bundle carries no %s", kind)
 	}
-	rc, err := r.OpenEntry(blobPath(d.Digest))
+	rc, err := r.OpenEntry(d.BlobPath())
 	if err != nil {
 		return ScanDB{}, nil, err
 	}

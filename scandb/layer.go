@@ -26,6 +26,18 @@ func Inspect(layer io.Reader, kind string) (payload.ScanDBMetadata, error) {
 	return walkLayer(layer, kind, func(string, io.Reader) error { return nil })
 }
 
+// Measure is Inspect that also returns the size of the layer's files once unpacked: the room
+// Unpack needs. The layer is read once.
+func Measure(layer io.Reader, kind string) (payload.ScanDBMetadata, int64, error) {
+	var size int64
+	m, err := walkLayer(layer, kind, func(_ string, content io.Reader) error {
+		n, err := io.Copy(io.Discard, content)
+		size += n
+		return err
+	})
+	return m, size, err
+}
+
 // walkLayer checks layer as Inspect says and hands each file's content to file (which must
 // read it or leave it; walkLayer drains it). Any error names the kind and what is wrong.
 func walkLayer(layer io.Reader, kind string, file func(name string, content io.Reader) error) (payload.ScanDBMetadata, error) {

@@ -141,3 +141,17 @@ func junkAfterTar(t *testing.T, entries ...entry) []byte {
 	gz.Close()
 	return buf.Bytes()
 }
+
+// Measure returns Inspect's metadata and the bytes Unpack writes: the files' sizes.
+func TestMeasureSizesTheFiles(t *testing.T) {
+	for _, kind := range Kinds() {
+		entries := goodEntries(t, kind)
+		m, size, err := Measure(bytes.NewReader(layer(t, entries...)), kind)
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		if want := int64(len(entries[0].body) + len(entries[1].body)); m != wantMetadata(kind) || size != want {
+			t.Errorf("%s: %+v, %d bytes; want %+v, %d", kind, m, size, wantMetadata(kind), want)
+		}
+	}
+}

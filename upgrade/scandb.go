@@ -1,8 +1,6 @@
 package upgrade
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,9 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/harborbundle/bundle/internal/atomicfile"
 	"github.com/harborbundle/bundle/payload"
 	"github.com/harborbundle/bundle/scandb"
 	"golang.org/x/sys/unix"
@@ -51,7 +49,7 @@ func scanDBDir(dataVolume, kind string) (string, error) {
 
 // openScanDB opens the carried layer blob of d; reading it to the end checks its sha256.
 func openScanDB(src Source, d payload.ScanDB) (io.ReadCloser, error) {
-	return src.OpenEntry("images/blobs/sha256/" + strings.TrimPrefix(d.Digest, "sha256:"))
+	return src.OpenEntry(d.BlobPath())
 }
 
 // checkCarried reads a carried DB layer through: its bytes must match the manifest's digest, its
@@ -63,23 +61,9 @@ func checkCarried(src Source, d payload.ScanDB) (int64, error) {
 		return 0, err
 	}
 	defer r.Close()
-	pr, pw := io.Pipe()
-	sizeErr := make(chan error, 1)
-	var size int64
-	go func() {
-		// Sum of the tar's file sizes: what Unpack will write.
-		var err error
-		size, err = unpackedSize(pr)
-		pr.CloseWithError(err)
-		sizeErr <- err
-	}()
-	m, err := scandb.Inspect(io.TeeReader(r, pw), d.Kind)
+	m, size, err := scandb.Measure(r, d.Kind)
 	if err == nil {
-		_, err = io.Copy(pw, r) // to the end: the digest is checked at EOF
-	}
-	pw.CloseWithError(err)
-	if serr := <-sizeErr; err == nil && serr != nil && !errors.Is(serr, io.ErrClosedPipe) {
-		err = serr
+		_, err = io.Copy(io.Discard, r) // to the end: the digest is checked at EOF
 	}
 	if err != nil {
 		return 0, fmt.Errorf("the bundle's %s: %w", d.Kind, err)
@@ -88,26 +72,6 @@ func checkCarried(src Source, d payload.ScanDB) (int64, error) {
 		return 0, fmt.Errorf("the bundle's %s: its metadata.json says UpdatedAt %s, the manifest %s", d.Kind, m.UpdatedAt, d.Metadata.UpdatedAt)
 	}
 	return size, nil
-}
-
-func unpackedSize(r io.Reader) (int64, error) {
-	zr, err := gzip.NewReader(r)
-	if err != nil {
-		return 0, err
-	}
-	tr := tar.NewReader(zr)
-	var n int64
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			io.Copy(io.Discard, r)
-			return n, nil
-		}
-		if err != nil {
-			return 0, err
-		}
-		n += h.Size
-	}
 }
 
 // stageScanDB unpacks d next to its place under cache, as ".<dir>.new-<tag>" (removed first:
@@ -158,7 +122,7 @@ func swapInto(stage, target, keep string) (kept string, err error) {
 		if err := os.Rename(stage, target); err != nil {
 			return "", err
 		}
-		return "", syncParent(target)
+		return "", atomicfile.SyncDir(filepath.Dir(target))
 	}
 	if err := unix.Renameat2(unix.AT_FDCWD, stage, unix.AT_FDCWD, target, unix.RENAME_EXCHANGE); err != nil {
 		if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOSYS) {
@@ -175,21 +139,12 @@ func swapInto(stage, target, keep string) (kept string, err error) {
 		stage += ".old"
 	}
 	if keep == "" {
-		return "", errors.Join(os.RemoveAll(stage), syncParent(target))
+		return "", errors.Join(os.RemoveAll(stage), atomicfile.SyncDir(filepath.Dir(target)))
 	}
 	if err := os.Rename(stage, keep); err != nil {
 		return "", err
 	}
-	return keep, syncParent(target)
-}
-
-func syncParent(p string) error {
-	d, err := os.Open(filepath.Dir(p))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return keep, atomicfile.SyncDir(filepath.Dir(target))
 }
 
 // adapterDBUpdatedAt asks the running adapter which DB it serves, as Harbor's scanner page does:
