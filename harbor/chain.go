@@ -195,7 +195,7 @@ func (c *Catalog) chain(from Version, target *Release, prefer map[Version]bool) 
 			via = append(via, c.stepName(r))
 		}
 		return Chain{}, &PathError{From: from.String(), To: target.Version, Via: via,
-			Reason: "a 1.7 or older install keeps its configuration in harbor.cfg, which bundle does not migrate"}
+			ViaWhy: "a 1.7 or older install keeps its configuration in harbor.cfg, which bundle does not migrate: the 1.8 step is Harbor's own migrator, run by hand"}
 	}
 	return Chain{From: from.String(), Hops: found}, nil
 }

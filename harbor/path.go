@@ -139,14 +139,21 @@ type PathError struct {
 	From, To string
 	// Via lists the release lines to upgrade through first, in order ("v1.8.x"); empty when no
 	// path is known.
-	Via    []string
+	Via []string
+	// ViaWhy says why the way is Via when that is not only the documented path (1.7's
+	// harbor.cfg, which bundle does not migrate).
+	ViaWhy string
 	Reason string
 }
 
 func (e *PathError) Error() string {
 	if len(e.Via) > 0 {
-		return fmt.Sprintf("Harbor %s cannot be upgraded to %s directly: upgrade to %s first (see %s)",
-			e.From, e.To, strings.Join(e.Via, ", then "), UpgradeGuideURL)
+		why := ""
+		if e.ViaWhy != "" {
+			why = e.ViaWhy + "; "
+		}
+		return fmt.Sprintf("Harbor %s cannot be upgraded to %s directly: upgrade to %s first (%ssee %s)",
+			e.From, e.To, strings.Join(e.Via, ", then "), why, UpgradeGuideURL)
 	}
 	return fmt.Sprintf("Harbor %s cannot be upgraded to %s: %s (see %s)", e.From, e.To, e.Reason, UpgradeGuideURL)
 }

@@ -66,6 +66,11 @@ func (u *Upgrade) prepareChain(ctx context.Context, in *Install, lockErr error) 
 	}
 	hopsErr := errors.Join(w.hopErrs...)
 	checks = append(checks, checkOf("hops", hopsErr, fmt.Sprintf("%d hops: %s; every hop's images are in the bundle, every hop's install.sh has its compose tool", len(u.hops), hopVersions(u.hops))))
+	if failedAny(checks) {
+		checks = append(checks, Check{Name: CheckMigrations, OK: true, Warn: true, Detail: "not rehearsed: the hops' migrators run on a copy of harbor.yml once the checks above pass"})
+	} else {
+		checks = append(checks, u.rehearseChain(ctx, in))
+	}
 	first := w.hops[0]
 	u.components = first.Components
 	u.needed = neededImages(u.manifest, u.components)
@@ -104,6 +109,15 @@ func (u *Upgrade) prepareChain(ctx context.Context, in *Install, lockErr error) 
 		return &PreflightError{Failed: failed}
 	}
 	return nil
+}
+
+func failedAny(checks []Check) bool {
+	for _, c := range checks {
+		if !c.OK {
+			return true
+		}
+	}
+	return false
 }
 
 func checkOf(name string, err error, ok string) Check {
@@ -163,7 +177,6 @@ func (u *Upgrade) walkChain(ctx context.Context, in *Install, f *facts) *chainWa
 	cat := u.o.Catalog
 	host := composeHost{plugin: f.plugin, pluginErr: f.pluginErr, standalone: f.compose, standaloneErr: f.composeErr}
 	majors, pgErr := pgClusters(in.DataVolume)
-	conf, _ := harbor.ReadConfig(in.ConfigPath()) // nil: the harbor.yml check says why
 	prevVersion, prevConfig, prevComps := in.Version, in.ConfigVersion, in.Components
 	var pgLines []string
 	seen := map[string]bool{}
@@ -222,11 +235,10 @@ func (u *Upgrade) walkChain(ctx context.Context, in *Install, f *facts) *chainWa
 		if err == nil && rel != nil && rel.Postgres.Known() {
 			majors = []string{rel.Postgres.Major}
 		}
-		if rel != nil && conf != nil {
-			if need := rel.NeedsHTTPS(comps); len(need) > 0 && !conf.HTTPSEnabled() {
-				w.hopErrs = append(w.hopErrs, at(fmt.Errorf("its prepare refuses %s without https, and harbor.yml has no https section: set up https first (certificate and key in harbor.yml), or leave %s out where the chain allows",
-					strings.Join(need, ", "), strings.Join(need, ", "))))
-			}
+		// The https section is carried through every migration, so each hop's prepare sees the
+		// administrator's; the first hop's --components choice is every later hop's too.
+		if _, err := httpsCheck(in, rel, comps); err != nil {
+			w.hopErrs = append(w.hopErrs, at(err))
 		}
 		if err := hopImagesErr(h, view, comps); err != nil {
 			w.hopErrs = append(w.hopErrs, at(err))

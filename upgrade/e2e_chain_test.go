@@ -2,6 +2,7 @@ package upgrade
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -247,6 +248,29 @@ func TestE2EChain194To243(t *testing.T) {
 		if !strings.Contains(log, w) {
 			t.Errorf("the upgrade log lacks %q", w)
 		}
+	}
+	// Preflight rehearsed both hops' migrations with the real migrator images on a copy, and
+	// what it predicted is byte for byte what each hop then wrote.
+	logs, _ := filepath.Glob(filepath.Join(backup, "*", LogName))
+	full, _ := os.ReadFile(logs[0])
+	for version, path := range map[string]string{"v1.10.19": filepath.Join(j.Dir(), "hops", "v1.10.19", "harbor.yml"), "v2.4.3": filepath.Join(h.Dir, "harbor.yml")} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("rehearsed hop %s: harbor.yml sha256:%x", version, sha256.Sum256(b)); !strings.Contains(string(full), want) {
+			t.Errorf("the upgrade log lacks %q: the rehearsal did not predict the harbor.yml hop %s wrote", want, version)
+		}
+	}
+	var rehearsal map[string]any
+	checks, _ := rep["plan"].(map[string]any)["checks"].([]any)
+	for _, c := range checks {
+		if c, _ := c.(map[string]any); c["name"] == CheckMigrations {
+			rehearsal = c
+		}
+	}
+	if d, _ := rehearsal["detail"].(string); rehearsal["ok"] != true || !strings.Contains(d, "1.9.0 -> 1.10.0 (v1.10.19) -> 2.4.0 (v2.4.3)") {
+		t.Errorf("the plan's %s check: %v", CheckMigrations, rehearsal)
 	}
 }
 

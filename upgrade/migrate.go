@@ -98,27 +98,40 @@ func (u *Upgrade) migrate(ctx context.Context) error {
 // migrateConfig runs the migrator on the harbor.yml at cfg (a copy of old), undoes what the
 // migrator is known to mangle, and leaves the result at cfg.
 func (u *Upgrade) migrateConfig(ctx context.Context, old *harbor.Config, cfg string) error {
-	migrated, err := u.runMigrator(ctx, cfg)
+	outDir := filepath.Join(u.journal.Dir(), "migrate-out")
+	migrated, err := migrateOnce(ctx, u.o.Engine, u.log, u.manifest.Migration, old, cfg, outDir, u.targetConfig)
 	if err != nil {
 		return err
 	}
+	return os.WriteFile(cfg, migrated, 0o600) // the file exists; its mode is set by the caller
+}
+
+// migrateOnce is one run of a release's migrator on the harbor.yml at input (a copy of old,
+// which the 1.10 migrator may rewrite in place), its result checked, with what the migrator is
+// known to mangle undone: the file the next install, or the next hop's migrator, reads. The
+// upgrade's migrate step and a chain's rehearsal (chain_rehearse.go) both run it.
+func migrateOnce(ctx context.Context, eng Engine, log io.Writer, mig payload.Migration, old *harbor.Config, input, outDir, target string) ([]byte, error) {
+	migrated, err := runMigrator(ctx, eng, log, mig, input, outDir, target)
+	if err != nil {
+		return nil, err
+	}
 	c, err := harbor.ParseConfig(migrated)
 	if err != nil {
-		return fmt.Errorf("the migrated harbor.yml does not parse: %w", err)
+		return nil, fmt.Errorf("the migrated harbor.yml does not parse: %w", err)
 	}
 	fixes, err := harbor.FixMigrated(old, c)
 	if err != nil {
-		return fmt.Errorf("checking the migrated harbor.yml: %w", err)
+		return nil, fmt.Errorf("checking the migrated harbor.yml: %w", err)
 	}
 	for _, f := range fixes {
-		fmt.Fprintf(u.log, "fixed the migrated harbor.yml: %s\n", f)
+		fmt.Fprintf(log, "fixed the migrated harbor.yml: %s\n", f)
 	}
 	if len(fixes) > 0 {
 		if migrated, err = c.Marshal(); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return os.WriteFile(cfg, migrated, 0o600) // the file exists; its mode is set by the caller
+	return migrated, nil
 }
 
 // keepModeAndOwner gives dst the permission bits and owner of src.
@@ -177,20 +190,20 @@ func (u *Upgrade) writeEntry(path, target string, mode fs.FileMode) error {
 	return f.Close()
 }
 
-// runMigrator migrates the harbor.yml at input and returns what the migrator wrote, which must
-// carry the target `_version`: the migrator exits 0 also when it did nothing.
+// runMigrator migrates the harbor.yml at input with mig and returns what the migrator wrote,
+// which must carry the target `_version`: the migrator exits 0 also when it did nothing.
+// outDir is made afresh for the migrator's output.
 //
 // Where the result lands is the real code's rule: the 1.10 harbor-migrator writes to
 // harbor-cfg-out/harbor.yml only when that file already exists, and otherwise rewrites its
 // input in place (migrator.py, CfgMigrator); 2.x `prepare migrate` writes to -o. So the output
 // file is created empty before the run, and when it is still empty afterwards the input is
 // read back.
-func (u *Upgrade) runMigrator(ctx context.Context, input string) ([]byte, error) {
+func runMigrator(ctx context.Context, eng Engine, log io.Writer, mig payload.Migration, input, outDir, target string) ([]byte, error) {
 	before, err := os.ReadFile(input)
 	if err != nil {
 		return nil, err
 	}
-	outDir := filepath.Join(u.journal.Dir(), "migrate-out")
 	if err := os.RemoveAll(outDir); err != nil {
 		return nil, err
 	}
@@ -201,16 +214,16 @@ func (u *Upgrade) runMigrator(ctx context.Context, input string) ([]byte, error)
 	if err := os.WriteFile(out, nil, 0o600); err != nil {
 		return nil, err
 	}
-	spec, err := migratorSpec(u.manifest.Migration, input, outDir, u.targetConfig)
+	spec, err := migratorSpec(mig, input, outDir, target)
 	if err != nil {
 		return nil, err
 	}
-	spec.Stdout, spec.Stderr = u.log, u.log
-	fmt.Fprintf(u.log, "migrating harbor.yml with %s %s\n", spec.Image, strings.Join(spec.Args, " "))
-	if err := u.o.Engine.Run(ctx, spec); err != nil {
+	spec.Stdout, spec.Stderr = log, log
+	fmt.Fprintf(log, "migrating harbor.yml with %s %s\n", spec.Image, strings.Join(spec.Args, " "))
+	if err := eng.Run(ctx, spec); err != nil {
 		return nil, fmt.Errorf("migrating harbor.yml: %w", err)
 	}
-	return migratedResult(before, input, out, u.targetConfig)
+	return migratedResult(before, input, out, target)
 }
 
 // migratorSpec is the container that migrates input, its result going to outDir/harbor.yml.
