@@ -31,6 +31,15 @@ var chainRuns struct {
 // bundleChainRun returns the .run of target built --from from, building it on first use.
 func bundleChainRun(t *testing.T, target, from string) string {
 	t.Helper()
+	path, err := chainRun(target, from)
+	if err != nil {
+		t.Fatalf("building the %s --from %s .run: %v", target, from, err)
+	}
+	return path
+}
+
+// chainRun is bundleChainRun without a test: prebuildRuns builds ahead with it.
+func chainRun(target, from string) (string, error) {
 	key := from + "-" + target
 	chainRuns.mu.Lock()
 	if chainRuns.runs == nil {
@@ -43,10 +52,7 @@ func bundleChainRun(t *testing.T, target, from string) string {
 	}
 	chainRuns.mu.Unlock()
 	e.once.Do(func() { e.path, e.err = buildChainRun(filepath.Join(artifactsDir, "chain-"+key), target, from) })
-	if e.err != nil {
-		t.Fatalf("building the %s --from %s .run: %v", target, from, e.err)
-	}
-	return e.path
+	return e.path, e.err
 }
 
 func buildChainRun(dir, target, from string) (string, error) {

@@ -61,6 +61,8 @@ func prebuildRuns() *sync.WaitGroup {
 		for _, v := range []string{"v2.0.6", "v2.4.3", "v2.10.3", "v2.15.2", "v2.8.6"} {
 			run2x(v) // an error is reported by the test that needs the bundle
 		}
+		chainRun("v2.4.3", "v1.9.4") // e2e_chain_test.go
+		chainRun("v2.15.2", "v1.10.0")
 		run110()
 	}()
 	return &wg
