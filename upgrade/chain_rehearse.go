@@ -41,6 +41,7 @@ func (u *Upgrade) rehearseChain(ctx context.Context, in *Install) Check {
 	} else if skip != "" {
 		return Check{Name: CheckMigrations, OK: true, Warn: true, Detail: skip}
 	}
+	fmt.Fprintf(u.o.Out, "Rehearsing harbor.yml's migrations through %d hops with their own migrators, on a copy...\n", len(steps))
 	tmp, err := os.MkdirTemp("", "bundle-rehearse-")
 	if err != nil {
 		return Check{Name: CheckMigrations, Detail: err.Error()}
@@ -157,6 +158,7 @@ func (u *Upgrade) loadMigrators(ctx context.Context, steps []migrationStep) (ski
 		return fmt.Sprintf("not rehearsed: a dry run loads no images, and the migrators %s are not loaded yet; the upgrade rehearses every hop's migration before it changes anything", strings.Join(load, " ")), nil
 	}
 	fmt.Fprintf(u.log, "loading the hops' migrators to rehearse harbor.yml's migrations: %s\n", strings.Join(load, " "))
+	fmt.Fprintf(u.o.Out, "Loading %d migrator images from the bundle to rehearse harbor.yml's migrations...\n", len(load))
 	if err := streamLoad(ctx, u.src, u.o.Engine, load, nil); err != nil {
 		return "", err
 	}
