@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -107,6 +108,44 @@ func TestDockerArchiveFormat(t *testing.T) {
 	}
 }
 
+// TestDockerArchiveStops: a consumer that goes away, or a cancelled context, ends the stream
+// with that error, never an IntegrityError that would blame an intact bundle.
+func TestDockerArchiveStops(t *testing.T) {
+	// Layers of 4 MiB: the stream writes more than its 1 MiB buffer, so the failure comes
+	// while a layer is being decompressed.
+	images := []testImage{{"reg.example/a:1", "core", randomImage(t, 4<<20, 3)}}
+	b, sum := writePayload(t, WriterOptions{Compression: "zstd"}, images, nil)
+	r := openPayload(t, b, sum)
+	gone := errors.New("docker load went away")
+	err := r.DockerArchive(bg, &failAfter{n: 5 << 20, err: gone}, nil)
+	if !errors.Is(err, gone) || errors.As(err, new(*IntegrityError)) {
+		t.Errorf("consumer gone: %v", err)
+	}
+	ctx, cancel := context.WithCancel(bg)
+	err = r.DockerArchive(ctx, &failAfter{n: 5 << 20, cancel: cancel}, nil)
+	if !errors.Is(err, context.Canceled) || errors.As(err, new(*IntegrityError)) {
+		t.Errorf("cancelled: %v", err)
+	}
+}
+
+// failAfter takes n bytes, then fails with err, or cancels and takes the rest.
+type failAfter struct {
+	n      int
+	err    error
+	cancel func()
+}
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if f.n -= len(p); f.n >= 0 {
+		return len(p), nil
+	}
+	if f.cancel != nil {
+		f.cancel()
+		return len(p), nil
+	}
+	return 0, f.err
+}
+
 // readDockerArchive counts the archive's entries and checks each layer's compression: gzip
 // when the payload kept layers, plain tar when it holds zstd.
 func readDockerArchive(t *testing.T, r io.Reader, compression string) (map[string]int, []dockerManifestEntry) {
@@ -133,8 +172,13 @@ func readDockerArchive(t *testing.T, r io.Reader, compression string) (map[strin
 		if !strings.HasSuffix(hdr.Name, "/layer.tar") {
 			continue
 		}
-		if gz := bytes.HasPrefix(data, gzipMagic); gz != (compression == "keep") || bytes.HasPrefix(data, zstdMagic) {
+		gz := bytes.HasPrefix(data, gzipMagic)
+		if gz != (compression == "keep") || bytes.HasPrefix(data, zstdMagic) {
 			t.Errorf("%s: gzip %v with %s compression", hdr.Name, gz, compression)
+		}
+		// One zstd decoder is reset for every layer: each must still come out as itself.
+		if sum := sha256.Sum256(data); !gz && hex.EncodeToString(sum[:]) != strings.TrimSuffix(hdr.Name, "/layer.tar") {
+			t.Errorf("%s decompresses to content with sha256 %x", hdr.Name, sum)
 		}
 	}
 }

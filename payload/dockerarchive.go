@@ -11,6 +11,7 @@ import (
 	"io"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/klauspost/compress/zstd"
 )
 
 // DockerArchive streams to w a docker-archive (the `docker save` format that `docker load` of
@@ -35,6 +36,7 @@ func (r *Reader) DockerArchive(ctx context.Context, w io.Writer, refs []string) 
 	}
 	bw := bufio.NewWriterSize(ctxWriter{ctx: ctx, w: w}, 1<<20)
 	aw := &archiveWriter{r: r, tw: tar.NewWriter(bw), written: map[string]bool{}, buf: make([]byte, 1<<20)}
+	defer aw.closeDecoder()
 	if err := aw.writeManifestJSON(images); err != nil {
 		return err
 	}
@@ -72,6 +74,35 @@ type archiveWriter struct {
 	tw      *tar.Writer
 	written map[string]bool // archive names already written
 	buf     []byte
+	// zstd is one decoder reset for each zstd layer: a new one per layer would allocate its
+	// window and block buffers again each time (measured: 39 -> 19.5 MiB peak RSS of the
+	// stream, and less GC work competing with docker load for the cores).
+	zstd *zstd.Decoder
+}
+
+// decompressor returns a reader of src's decompressed content, reusing the stream's zstd
+// decoder; gzip (when not passed through) and plain blobs go through Decompressor.
+func (aw *archiveWriter) decompressor(src io.Reader) (io.Reader, func(), error) {
+	br := bufio.NewReaderSize(src, 64<<10)
+	if magic, _ := br.Peek(4); !bytes.HasPrefix(magic, zstdMagic) {
+		return Decompressor(br)
+	}
+	if aw.zstd == nil {
+		d, err := newDecoder(br)
+		if err != nil {
+			return nil, nil, err
+		}
+		aw.zstd = d
+	} else if err := aw.zstd.Reset(br); err != nil {
+		return nil, nil, err
+	}
+	return aw.zstd, func() {}, nil
+}
+
+func (aw *archiveWriter) closeDecoder() {
+	if aw.zstd != nil {
+		aw.zstd.Close()
+	}
 }
 
 // dockerManifestEntry is one element of a docker-archive's manifest.json.
@@ -160,7 +191,7 @@ func (aw *archiveWriter) writeLayer(name string, l LayerInfo) error {
 }
 
 func (aw *archiveWriter) writeDecompressed(name string, l LayerInfo, src *entryReader) error {
-	dec, closeDec, err := Decompressor(src)
+	dec, closeDec, err := aw.decompressor(src)
 	if err != nil {
 		return asIntegrity(src.e.Path, err)
 	}
@@ -168,7 +199,11 @@ func (aw *archiveWriter) writeDecompressed(name string, l LayerInfo, src *entryR
 	if err := aw.header(name, l.UncompressedSize); err != nil {
 		return err
 	}
-	n, err := io.CopyBuffer(aw.tw, io.LimitReader(dec, l.UncompressedSize), aw.buf)
+	out := &writeErr{w: aw.tw}
+	n, err := io.CopyBuffer(out, io.LimitReader(dec, l.UncompressedSize), aw.buf)
+	if out.err != nil {
+		return out.err // cancelled, or the consumer went away: not a damaged blob
+	}
 	if err != nil {
 		return asIntegrity(src.e.Path, err)
 	}
@@ -177,6 +212,20 @@ func (aw *archiveWriter) writeDecompressed(name string, l LayerInfo, src *entryR
 	}
 	_, err = io.CopyBuffer(io.Discard, src, aw.buf)
 	return err
+}
+
+// writeErr remembers its writer's error, which io.Copy returns like a read error.
+type writeErr struct {
+	w   io.Writer
+	err error
+}
+
+func (w *writeErr) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil {
+		w.err = err
+	}
+	return n, err
 }
 
 // asIntegrity keeps an *IntegrityError as it is and makes any other decompression error one: the

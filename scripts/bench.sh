@@ -343,6 +343,10 @@ upgrade_side() {
 					{ tail -n 30 "$u/upgrade.log" >&2; cat "$u/upgrade.json" >&2; die "the bundle's upgrade failed"; }
 				grep '^bench: ' "$u/upgrade.log" >&2 || true
 				v upgrade.ours.load s "$(jq '[.result.steps[] | select(.name == "load") | .took_ns] | add / 1e9' "$u/upgrade.json")"
+				# where the whole upgrade's time goes, step by step, to compare with the manual guide's
+				while read -r step took; do v "upgrade.ours.step.$step" s "$took"; done < <(jq -r \
+					'.result.steps | group_by(.name)[] | "\(.[0].name) \(map(.took_ns) | add / 1e9)"' "$u/upgrade.json")
+				v upgrade.ours.execute s "$(jq '.result.took_ns / 1e9' "$u/upgrade.json")" # the rest of the wall time: verify, preflight
 				;;
 			manual)
 				cp "$offline" "$u/host/"
@@ -351,6 +355,7 @@ upgrade_side() {
 					'$work/wait-healthy.sh' $port v1.10.0 600; } >'$u/upgrade.log' 2>&1" ||
 					{ tail -n 30 "$u/upgrade.log" >&2; die "the manual upgrade failed"; }
 				v upgrade.manual.load s "$(sed -n 's/^manual-upgrade: load //p' "$u/upgrade.log")"
+				while read -r step took; do v "upgrade.manual.step.$step" s "$took"; done < <(sed -n 's/^manual-upgrade: \([a-z-]*\) \([0-9.]*\)$/\1 \2/p' "$u/upgrade.log")
 				;;
 			makeself)
 				cp "$a/harbor-1.10-makeself.run" "$u/host/"

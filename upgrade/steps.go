@@ -1,12 +1,10 @@
 package upgrade
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"github.com/harborbundle/bundle/internal/atomicfile"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -190,34 +188,6 @@ func (u *Upgrade) load(ctx context.Context) error {
 		}
 	}
 	return u.checkImages(ctx)
-}
-
-// streamLoad streams refs from the bundle into `docker load`, each byte also to seen (progress)
-// when it is not nil.
-func streamLoad(ctx context.Context, src Source, eng Engine, refs []string, seen io.Writer) error {
-	pr, pw := io.Pipe()
-	archErr := make(chan error, 1)
-	go func() {
-		// Large writes: io.Pipe hands each Write over synchronously, and the archive's many
-		// small tar writes would otherwise stall the decompressor on every header.
-		bw := bufio.NewWriterSize(pw, 1<<20)
-		err := src.DockerArchive(ctx, bw, refs)
-		if err == nil {
-			err = bw.Flush()
-		}
-		pw.CloseWithError(err)
-		archErr <- err
-	}()
-	var r io.Reader = pr
-	if seen != nil {
-		r = io.TeeReader(pr, seen)
-	}
-	err := eng.Load(ctx, r)
-	pr.CloseWithError(errors.New("docker load ended"))
-	if aerr := <-archErr; aerr != nil && !strings.Contains(aerr.Error(), "docker load ended") {
-		err = fmt.Errorf("reading the images from the bundle: %w", aerr) // the cause, not docker's EOF
-	}
-	return err
 }
 
 // checkImages confirms each needed image is present with the config digest of the bundle.
