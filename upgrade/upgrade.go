@@ -49,7 +49,8 @@ type Options struct {
 	// compose needs); default harbor.DefaultCatalog.
 	Catalog       *harbor.Catalog
 	HealthTimeout time.Duration // default DefaultHealthTimeout
-	// HealthInterval is the pause between health polls; default 2s.
+	// HealthInterval is the longest pause between health polls (they start at a quarter of a
+	// second and double up to it); default 2s.
 	HealthInterval time.Duration
 	DryRun         bool
 	NoRollback     bool
