@@ -342,7 +342,6 @@ upgrade_side() {
 					--harbor-dir "$u/host/harbor" --backup-dir "$u/backup" --health-timeout 10m -o json) >"$u/upgrade.json" 2>"$u/upgrade.log" ||
 					{ tail -n 30 "$u/upgrade.log" >&2; cat "$u/upgrade.json" >&2; die "the bundle's upgrade failed"; }
 				grep '^bench: ' "$u/upgrade.log" >&2 || true
-				v upgrade.ours.load s "$(jq '[.result.steps[] | select(.name == "load") | .took_ns] | add / 1e9' "$u/upgrade.json")"
 				# where the whole upgrade's time goes, step by step, to compare with the manual guide's
 				while read -r step took; do v "upgrade.ours.step.$step" s "$took"; done < <(jq -r \
 					'.result.steps | group_by(.name)[] | "\(.[0].name) \(map(.took_ns) | add / 1e9)"' "$u/upgrade.json")
@@ -354,7 +353,6 @@ upgrade_side() {
 					--package '$u/host/harbor-offline-installer-v1.10.0.tgz' --backup '$u/backup' --data '$u/data' -- ${flags[*]} &&
 					'$work/wait-healthy.sh' $port v1.10.0 600; } >'$u/upgrade.log' 2>&1" ||
 					{ tail -n 30 "$u/upgrade.log" >&2; die "the manual upgrade failed"; }
-				v upgrade.manual.load s "$(sed -n 's/^manual-upgrade: load //p' "$u/upgrade.log")"
 				while read -r step took; do v "upgrade.manual.step.$step" s "$took"; done < <(sed -n 's/^manual-upgrade: \([a-z-]*\) \([0-9.]*\)$/\1 \2/p' "$u/upgrade.log")
 				;;
 			makeself)
