@@ -43,6 +43,7 @@ type registryProxy struct {
 	release   chan struct{}
 	failures  map[string]int // digest -> how many more GETs answer 503
 	truncate  map[string]int // digest -> how many more GETs drop the connection midway
+	corrupt   map[string]int // digest -> how many more GETs serve other bytes of the same length
 	delay     time.Duration  // added to every request, as a distant registry's round trip
 	rate      float64        // bytes/s per blob download when > 0, as a remote link allows
 }
@@ -53,7 +54,7 @@ func startProxy(t testing.TB, target string) *registryProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &registryProxy{started: map[string]int{}, completed: map[string]int{}, failures: map[string]int{}, truncate: map[string]int{}, release: make(chan struct{})}
+	p := &registryProxy{started: map[string]int{}, completed: map[string]int{}, failures: map[string]int{}, truncate: map[string]int{}, corrupt: map[string]int{}, release: make(chan struct{})}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.ErrorLog = log.New(io.Discard, "", 0) // cancelled downloads are expected here
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -65,13 +66,16 @@ func startProxy(t testing.TB, target string) *registryProxy {
 			rp.ServeHTTP(w, r)
 			return
 		}
-		ok, cut := p.begin(r.Context(), m[1])
+		ok, cut, corrupt := p.begin(r.Context(), m[1])
 		if !ok {
 			http.Error(w, "injected failure", http.StatusServiceUnavailable)
 			return
 		}
 		if cut {
 			w = &cuttingWriter{ResponseWriter: w, left: 100}
+		}
+		if corrupt {
+			w = &flippingWriter{ResponseWriter: w}
 		}
 		if p.rate > 0 {
 			w = &throttledWriter{ResponseWriter: w, rate: p.rate, began: time.Now()}
@@ -99,18 +103,23 @@ func startProxy(t testing.TB, target string) *registryProxy {
 }
 
 // begin records a blob GET; it returns ok false when the GET must fail, cut true when the
-// connection must drop midway, and blocks while held.
-func (p *registryProxy) begin(ctx context.Context, digest string) (ok, cut bool) {
+// connection must drop midway, corrupt true when a byte of the body must change, and blocks
+// while held.
+func (p *registryProxy) begin(ctx context.Context, digest string) (ok, cut, corrupt bool) {
 	p.mu.Lock()
 	p.started[digest]++
 	if p.failures[digest] > 0 {
 		p.failures[digest]--
 		p.mu.Unlock()
-		return false, false
+		return false, false, false
 	}
 	if p.truncate[digest] > 0 {
 		p.truncate[digest]--
 		cut = true
+	}
+	if p.corrupt[digest] > 0 {
+		p.corrupt[digest]--
+		corrupt = true
 	}
 	hold := p.holdAfter > 0 && p.total(p.completed) >= p.holdAfter
 	if hold {
@@ -124,7 +133,7 @@ func (p *registryProxy) begin(ctx context.Context, digest string) (ok, cut bool)
 		case <-ctx.Done():
 		}
 	}
-	return true, cut
+	return true, cut, corrupt
 }
 
 // throttledWriter holds a response to rate bytes per second.
@@ -161,6 +170,23 @@ func (c *cuttingWriter) Write(b []byte) (int, error) {
 	}
 	c.left -= len(b)
 	return c.ResponseWriter.Write(b)
+}
+
+// flippingWriter inverts one byte in the middle of the body's first write: a registry (or a
+// proxy, or a disk under it) serving other content than the digest names, same length.
+type flippingWriter struct {
+	http.ResponseWriter
+	done bool
+}
+
+func (f *flippingWriter) Write(b []byte) (int, error) {
+	if !f.done && len(b) > 0 {
+		f.done = true
+		c := append([]byte(nil), b...)
+		c[len(c)/2] ^= 0xff
+		return f.ResponseWriter.Write(c)
+	}
+	return f.ResponseWriter.Write(b)
 }
 
 func (p *registryProxy) total(m map[string]int) int {
@@ -227,6 +253,13 @@ func (p *registryProxy) CutNext(digest string, n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.truncate[digest] = n
+}
+
+// CorruptNext makes the next n GETs of digest serve a body with one byte changed.
+func (p *registryProxy) CorruptNext(digest string, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.corrupt[digest] = n
 }
 
 // FailNext makes the next n GETs of digest answer 503.

@@ -146,7 +146,8 @@ func hasCode(e *transport.Error, codes ...transport.ErrorCode) bool {
 	return false
 }
 
-// blobFetcher opens a blob of repo at the registry for the cache.
+// blobFetcher opens a blob of repo at the registry for the cache: a verifiedBody, since
+// go-containerregistry checks the digest of what it reads (TestCorruptBlob proves it).
 func (c *registryClient) blobFetcher(repo name.Repository, h v1.Hash) FetchFunc {
 	return func(ctx context.Context) (io.ReadCloser, error) {
 		l, err := c.puller.Layer(ctx, repo.Digest(h.String()))
@@ -157,6 +158,6 @@ func (c *registryClient) blobFetcher(repo name.Repository, h v1.Hash) FetchFunc 
 		if err != nil {
 			return nil, err
 		}
-		return rc, nil
+		return verifiedBody{rc}, nil
 	}
 }
