@@ -11,7 +11,7 @@ import (
 // offline installer .tgz (what users carry today).
 var sizeFigures = []string{
 	"size.payload.default", "size.payload.max", "size.run.default", "size.run.max", "size.run.keep",
-	"size.anchor.zstd", "size.anchor.xz", "size.offline", "size.floor",
+	"size.anchor.zstd", "size.anchor.xz", "size.anchor.zstd3", "size.offline", "size.floor",
 }
 
 // SizeRatio is one size figure against both references; NaN where one was not measured.

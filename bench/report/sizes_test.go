@@ -90,3 +90,20 @@ func TestDisagreementsAreNamedInTheReadme(t *testing.T) {
 		t.Fatalf("agreeing mixes not said so:\n%s", s)
 	}
 }
+
+// The same-level anchor shows the default payload against zstd -3 over the whole release where a
+// run measured it; a row no shown report measured is left out rather than printed as n/a.
+func TestSameLevelAnchorRowOnlyWhereMeasured(t *testing.T) {
+	const row = "| same-level anchor zstd -3 --long=27 (payload default x it) |"
+	old := report("1GiB", MixDebian, 1<<30, "1100")
+	if s := Section([]*Report{old}, "r"); strings.Contains(s, row) {
+		t.Fatalf("row printed without a measurement:\n%s", s)
+	}
+	recs, _ := ReadRecords(strings.NewReader(`{"size":"s","name":"size.payload.default","run":1,"value":1100,"unit":"bytes"}
+{"size":"s","name":"size.anchor.zstd3","run":1,"value":1000,"unit":"bytes"}`))
+	fresh := Build("2026-12-03T12:00:00Z", "1GiB", MixSynthetic, 1<<30, "make bench", 1, Machine{}, Summarise(recs)["s"], "r")
+	s := Section([]*Report{fresh, old}, "r")
+	if !strings.Contains(s, row+" 1000 B (1.100x) | n/a (n/a) |") {
+		t.Fatalf("same-level anchor row missing or wrong:\n%s", s)
+	}
+}
