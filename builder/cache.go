@@ -242,7 +242,8 @@ func (c *Cache) store(ctx context.Context, h v1.Hash, size int64, fetch FetchFun
 	defer os.Remove(f.Name())
 	defer f.Close()
 	cw := &countingWriter{count: count}
-	s := digestStream(rc, io.MultiWriter(f, cw), measure)
+	_, verified := rc.(verifiedBody)
+	s := digestStream(rc, io.MultiWriter(f, cw), measure, verified)
 	if err := s.read.err; err != nil {
 		return s.n, nil, &transferError{err}
 	}
@@ -252,7 +253,7 @@ func (c *Cache) store(ctx context.Context, h v1.Hash, size int64, fetch FetchFun
 	if size >= 0 && s.n != size {
 		return s.n, nil, &transferError{fmt.Errorf("blob %s: got %d bytes, want %d", h, s.n, size)}
 	}
-	if _, verified := rc.(verifiedBody); !verified && s.hex != h.Hex {
+	if !verified && s.hex != h.Hex {
 		return s.n, nil, &transferError{fmt.Errorf("blob %s: received content has digest sha256:%s", h, s.hex)}
 	}
 	if err := f.Close(); err != nil {
@@ -273,7 +274,7 @@ func checkFile(path string, h v1.Hash, size int64, measure bool) (bool, *Uncompr
 	if st, err := f.Stat(); err != nil || (size >= 0 && st.Size() != size) {
 		return false, nil, err
 	}
-	s := digestStream(f, io.Discard, measure)
+	s := digestStream(f, io.Discard, measure, false)
 	if s.read.err != nil || s.hex != h.Hex {
 		return false, nil, nil
 	}

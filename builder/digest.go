@@ -21,14 +21,14 @@ type digested struct {
 	read, write  stickyErr     // the first error of the source, of the destination
 }
 
-// digestStream copies src to dst, hashing it unless src is a verifiedBody, and with measure also
-// decompresses what it reads (gzip or zstd by magic bytes, else a plain tar) and hashes that:
-// each byte is read once, hashed once, and decompressed at most once, on the goroutine that
-// downloads it.
-func digestStream(src io.Reader, dst io.Writer, measure bool) digested {
+// digestStream copies src to dst, hashing it unless its source checks the digest itself
+// (verified), and with measure also decompresses what it reads (gzip or zstd by magic bytes, else
+// a plain tar) and hashes that: each byte is read once, hashed once, and decompressed at most
+// once, on the goroutine that downloads it.
+func digestStream(src io.Reader, dst io.Writer, measure, verified bool) digested {
 	var d digested
 	var h hash.Hash
-	if _, verified := src.(verifiedBody); !verified {
+	if !verified {
 		h = sha256.New()
 		dst = io.MultiWriter(dst, h)
 	}
@@ -51,7 +51,8 @@ func digestStream(src io.Reader, dst io.Writer, measure bool) digested {
 // verifiedBody is a blob's content from a source that checks it against the digest itself:
 // go-containerregistry's remote layer fails the read at the end of a body whose bytes do not hash
 // to the digest asked for (or that runs past the size). Hashing it again here was a second sha256
-// of every downloaded byte (0.6 s of a 7.3 s CPU cold keep build of 1 GiB).
+// of every downloaded byte: a cold keep build of the 1 GiB fake took 8.16 s of CPU with it, 7.74 s
+// without (user+sys, median of 3).
 type verifiedBody struct{ io.ReadCloser }
 
 // measureLayer decompresses r and returns the size and sha256 of the result, nil when it does

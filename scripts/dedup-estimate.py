@@ -15,6 +15,7 @@ dedup files yet. Needs the zstd command; works in a temporary directory it remov
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -44,7 +45,8 @@ def main():
         for i, layer in enumerate(layers):
             as_is = Path(tmp, f"{i:03d}.tar")
             thin = Path(tmp, f"{i:03d}.thin.tar")
-            as_is.write_bytes(outer.extractfile(layer).read())
+            with open(as_is, "wb") as out:
+                shutil.copyfileobj(outer.extractfile(layer), out, 1 << 20)
             with tarfile.open(as_is) as src, tarfile.open(thin, "w", format=tarfile.PAX_FORMAT) as dst:
                 for m in src:
                     if not m.isreg():
