@@ -46,8 +46,13 @@ if [[ ! -x $cached ]] || [[ $("$cached" version --short 2>/dev/null) != "${versi
   mkdir -p "$cache_dir/$version" || fail "cannot create cache dir $cache_dir/$version"
   (cd "$work/src" && CGO_ENABLED=0 GOFLAGS=-mod=mod "$GO" build -trimpath \
     -ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$version" \
-    -o "$cached.tmp" ./cmd) || fail "go build of docker compose $version failed (see above)"
-  mv -f "$cached.tmp" "$cached"
+    -o "$work/docker-compose" ./cmd) || fail "go build of docker compose $version failed (see above)"
+  # Into the cache under a name of this run's own, then renamed: two make tools at once (each
+  # with its own $work) must not move each other's half-written file (a shared
+  # docker-compose.tmp raced: "mv: cannot stat"). The last rename wins; both are whole builds.
+  staged=$(mktemp "$cache_dir/$version/.docker-compose.XXXXXX") || fail "cannot write to $cache_dir/$version"
+  cp "$work/docker-compose" "$staged" && chmod 0755 "$staged" && mv -f "$staged" "$cached" ||
+    { rm -f "$staged"; fail "cannot store the built plugin at $cached"; }
   echo "built docker compose $version in $((SECONDS - start))s (cached at $cached)"
 fi
 
