@@ -13,8 +13,9 @@ import (
 
 // loadPipeSize is the kernel buffer between the bundle's docker-archive writer and `docker
 // load`: 1 MiB lets zstd decompression run ahead of docker's reads instead of taking turns with
-// them through the default 64 KiB (make bench, 1 GiB, with the stream's reused zstd decoder:
-// images loaded 1.29x -> 1.03x the floor).
+// them through the default 64 KiB (one make bench at 1 GiB on an AMD EPYC guest, with the
+// stream's reused zstd decoder: images loaded 1.29x -> 1.03x the floor; later runs on 2 cores
+// measured 1.2-1.4x, see upgrade/BENCHMARKS.md).
 const loadPipeSize = 1 << 20
 
 // streamLoad streams refs from the bundle into `docker load` through an OS pipe whose read end
@@ -62,6 +63,12 @@ func streamLoad(ctx context.Context, src Source, eng Engine, refs []string, seen
 		return fmt.Errorf("reading the images from the bundle: %w", aerr) // the cause, not docker's kill
 	}
 	return loadErr
+}
+
+// LoadImages loads refs (nil: every image) from src into eng exactly as the upgrade's load step
+// does, without progress: benchtool load times it for make bench.
+func LoadImages(ctx context.Context, src Source, eng Engine, refs []string) error {
+	return streamLoad(ctx, src, eng, refs, nil)
 }
 
 // dockerGone tells the writer's error that only says docker load went away first (the pipe's

@@ -180,6 +180,11 @@ var figureRows = []figureRow{
 	}},
 	{"crane pull / skopeo copy", pair(cell("build.crane", wallOf, fmtSeconds), cell("build.skopeo", wallOf, fmtSeconds))},
 	{"images loaded: bundle / floor / manual", triple(cell("load.ours", wallOf, fmtSeconds), cell("load.floor", wallOf, fmtSeconds), cell("load.manual", wallOf, fmtSeconds))},
+	// The floor of any stream into docker load's stdin (the load step's way in): how much of the
+	// gap to the file floor is docker reading a pipe rather than our decompression and hashing.
+	{"images loaded: pipe floor, the floor archive piped into docker load by cat (bundle x it)", func(m map[string]*Metric) string {
+		return cell("load.pipe", wallOf, fmtSeconds)(m) + " (" + timeRatio("load.ours", "load.pipe")(m) + ")"
+	}},
 	{"whole upgrade: bundle / manual guide / makeself + guide", triple(cell("upgrade.ours", wallOf, fmtSeconds), cell("upgrade.manual", wallOf, fmtSeconds), cell("upgrade.makeself", wallOf, fmtSeconds))},
 	{"peak RSS of the upgrade with its children: bundle (its own process) / manual / makeself", triple(func(m map[string]*Metric) string {
 		return cell("upgrade.ours", rssOf, kib)(m) + " (" + cell("upgrade.ours", selfRSSOf, kib)(m) + ")"
@@ -190,8 +195,17 @@ var figureRows = []figureRow{
 }
 
 func sizeRatio(name string, ref string) func(map[string]*Metric) string {
+	return medianRatio(valueOf, name, ref)
+}
+
+func timeRatio(name string, ref string) func(map[string]*Metric) string {
+	return medianRatio(wallOf, name, ref)
+}
+
+// medianRatio is name's median over ref's, of the same field.
+func medianRatio(field func(*Metric) *Stat, name, ref string) func(map[string]*Metric) string {
 	return func(m map[string]*Metric) string {
-		return fmtRatio(median(m[name], valueOf) / median(m[ref], valueOf))
+		return fmtRatio(median(m[name], field) / median(m[ref], field))
 	}
 }
 

@@ -107,3 +107,30 @@ func TestSameLevelAnchorRowOnlyWhereMeasured(t *testing.T) {
 		t.Fatalf("same-level anchor row missing or wrong:\n%s", s)
 	}
 }
+
+// The pipe floor row gives the load step's time against cat | docker load of the same archive,
+// and only where a run measured it (results files before it stay as they were).
+func TestPipeFloorRowOnlyWhereMeasured(t *testing.T) {
+	const row = "| images loaded: pipe floor, the floor archive piped into docker load by cat (bundle x it) |"
+	old := report("1GiB", MixSynthetic, 1<<30, "1100")
+	if s := Section([]*Report{old}, "r"); strings.Contains(s, row) {
+		t.Fatalf("row printed without a measurement:\n%s", s)
+	}
+	recs, _ := ReadRecords(strings.NewReader(`{"size":"s","name":"load.ours","run":1,"wall_s":12}
+{"size":"s","name":"load.floor","run":1,"wall_s":9}
+{"size":"s","name":"load.pipe","run":1,"wall_s":10}`))
+	fresh := Build("2026-12-07T12:00:00Z", "1GiB", MixSynthetic, 1<<30, "make bench", 1, Machine{}, Summarise(recs)["s"], "r")
+	s := Section([]*Report{fresh, old}, "r")
+	if !strings.Contains(s, row+" 10.00 s (1.200x) | n/a (n/a) |") {
+		t.Fatalf("pipe floor row missing or wrong (want the bundle over the pipe floor, not the file floor):\n%s", s)
+	}
+}
+
+// A "|" in a row's label would split the README table's row into one more column.
+func TestFigureLabelsKeepTheTableShape(t *testing.T) {
+	for _, row := range figureRows {
+		if strings.Contains(strings.ReplaceAll(row.label, `\|`, ""), "|") {
+			t.Errorf("figure label %q has an unescaped |", row.label)
+		}
+	}
+}

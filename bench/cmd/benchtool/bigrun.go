@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 
 	"github.com/harborbundle/bundle/payload"
 	"github.com/harborbundle/bundle/selfextract"
@@ -63,22 +62,4 @@ func bigrunCmd(_ context.Context, args []string) error {
 		return err
 	}
 	return selfextract.WriteChecksums(out, whole, nil)
-}
-
-// dockerArchiveCmd streams the docker-archive of every image of a bundle to stdout: the same
-// payload.Reader.DockerArchive the upgrader's load step pipes into `docker load`.
-func dockerArchiveCmd(ctx context.Context, args []string) error {
-	if len(args) != 1 {
-		return errors.New("want one FILE.run")
-	}
-	b, err := selfextract.Open(args[0])
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	pr, err := b.OpenPayload()
-	if err != nil {
-		return err
-	}
-	return pr.DockerArchive(ctx, os.Stdout, nil)
 }

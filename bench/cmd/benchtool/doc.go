@@ -7,6 +7,7 @@
 //	benchtool value --raw F --size S --name N --run I --unit U VALUE
 //	benchtool bigrun --stub BIN --bytes 2GiB -o FILE.run   (a .run of incompressible data)
 //	benchtool dockerarchive FILE.run                       (the upgrader's docker-archive stream, to stdout)
+//	benchtool load FILE.run                                (load its images as the upgrade's load step does)
 //	benchtool machine                                      (the machine description, JSON)
 //	benchtool report --raw F --size S [--mix synthetic|debian] [--packages FILE] ... --md OUT --json OUT
 //	benchtool readme --results DIR --readme README.md      (the README section from the latest results,

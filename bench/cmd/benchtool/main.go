@@ -11,7 +11,7 @@ import (
 	"syscall"
 )
 
-var errUsage = errors.New("usage: benchtool measure|value|bigrun|dockerarchive|machine|report|readme ... (see doc.go)")
+var errUsage = errors.New("usage: benchtool measure|value|bigrun|dockerarchive|load|machine|report|readme ... (see doc.go)")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -26,7 +26,7 @@ func run(ctx context.Context, args []string) int {
 		return 2
 	}
 	verbs := map[string]func(context.Context, []string) error{
-		"value": valueCmd, "bigrun": bigrunCmd, "dockerarchive": dockerArchiveCmd,
+		"value": valueCmd, "bigrun": bigrunCmd, "dockerarchive": dockerArchiveCmd, "load": loadCmd,
 		"machine": machineCmd, "report": reportCmd, "readme": readmeCmd,
 	}
 	if args[0] == "measure" {
