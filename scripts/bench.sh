@@ -15,7 +15,8 @@
 #   verify          `bundle verify` vs sha256sum of a 2 GiB .run; peak RSS of check and extract
 #   host side       images-loaded time: the upgrade's load step (benchtool load) vs the floor
 #                   (docker load -i of an uncompressed archive), the pipe floor (the same archive
-#                   through cat | docker load) and the manual path (tar xzf + docker load -i); whole upgrade 1.9.4 -> 1.10.0 (with clair and chartmuseum):
+#                   through cat | docker load) and the manual path (tar xzf + docker load -i);
+#                   whole upgrade 1.9.4 -> 1.10.0 (with clair and chartmuseum):
 #                   the .run vs scripts/manual-upgrade.sh vs a makeself .run running that script;
 #                   wall time until healthy, peak RSS, extra disk
 #
